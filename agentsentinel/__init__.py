@@ -1,0 +1,3 @@
+"""AgentSentinel: discover, assess and watch AI agents; one explainable Trust Score per agent."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The REST API v1: app factory, dependencies, one router per resource."""

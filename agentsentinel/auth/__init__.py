@@ -1,0 +1,1 @@
+"""API keys, scopes, dashboard sessions and failed-auth throttling."""

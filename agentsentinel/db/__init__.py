@@ -1,0 +1,1 @@
+"""Storage: engine and sessions, portable column types, migrations (SQLite and Postgres)."""

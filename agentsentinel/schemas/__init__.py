@@ -1,0 +1,1 @@
+"""Pydantic models of the REST API: ``*Create`` / ``*Update`` in, ``*Read`` out."""

@@ -1,0 +1,1 @@
+"""Use cases. Services ``flush()``, never ``commit()``: the request owns the transaction."""

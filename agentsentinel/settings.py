@@ -1,0 +1,146 @@
+"""Server configuration: one pydantic-settings tree read from ``AGENTSENTINEL_*`` variables.
+
+The names of the variables are a public contract (compose files and scripts rely on them); see the
+README's table. Two run modes share the code: ``embedded`` (``sentinel serve``: SQLite + in-memory
+bus, a generated secret kept in the data dir) and ``production`` (``sentinel api`` / ``sentinel
+worker``: Postgres + Redis, an explicit secret is required).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"  # the value shipped in examples; refused in production
+_SECRET_FILE = "secret_key"
+
+
+class RunMode(StrEnum):
+    EMBEDDED = "embedded"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Field names map to ``AGENTSENTINEL_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTSENTINEL_", extra="ignore")
+
+    mode: RunMode = RunMode.EMBEDDED
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".agentsentinel")
+    database_url: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    bootstrap_key_file: Path | None = None
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    show_docs: bool | None = None
+    log_level: str = "INFO"
+    log_format: str = "text"  # "text" or "json"
+
+    slack_webhook_url: SecretStr | None = None
+    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Event pipeline
+    shard_count: int = Field(default=16, ge=1, le=1024)
+    reply_timeout_ms: int = Field(default=250, ge=0, le=30_000)
+    stream_maxlen: int = Field(default=1_000_000, ge=1000)
+    max_deliveries: int = Field(default=5, ge=1, le=100)
+    lease_ttl_ms: int = Field(default=10_000, ge=500)
+    worker_batch_size: int = Field(default=500, ge=1, le=10_000)
+    redis_prefix: str = "agentsentinel"
+    retention_days: int = Field(default=90, ge=1)
+    future_skew_seconds: int = Field(default=300, ge=0)
+
+    # HTTP
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    auth_failures_per_minute: int = Field(default=30, ge=1)
+    session_ttl_hours: int = Field(default=12, ge=1)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+
+    # Whether this process also runs the worker services (embedded mode, tests)
+    run_worker: bool | None = None
+
+    @field_validator("cors_origins", "webhook_urls", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.mode is RunMode.PRODUCTION:
+            value = self.secret_key.get_secret_value() if self.secret_key else ""
+            if not value or value == DEFAULT_SECRET or len(value) < 32:
+                raise ValueError(
+                    "AGENTSENTINEL_SECRET_KEY must be set to a random value of at least 32 "
+                    "characters in production mode (e.g. `openssl rand -hex 32`)"
+                )
+        return self
+
+    # Derived values -------------------------------------------------------------------------
+
+    @property
+    def embedded(self) -> bool:
+        return self.mode is RunMode.EMBEDDED
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.show_docs if self.show_docs is not None else self.embedded
+
+    @property
+    def worker_in_process(self) -> bool:
+        return self.run_worker if self.run_worker is not None else self.embedded
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL (plain ``postgresql://`` is accepted and made async)."""
+        if self.database_url is None:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'agentsentinel.db'}"
+        return normalise_database_url(self.database_url.get_secret_value())
+
+    def resolved_secret(self) -> str:
+        """The HMAC secret; embedded mode generates one once and keeps it in the data dir."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        if not self.embedded:  # unreachable: the validator refuses it
+            raise RuntimeError("no secret key configured")
+        return _load_or_create_secret(self.data_dir)
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the accepted spellings onto async drivers."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _load_or_create_secret(data_dir: Path) -> str:
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / _SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        value = secrets.token_hex(32)
+        handle.write(value)
+    return value

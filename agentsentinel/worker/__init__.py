@@ -1,0 +1,1 @@
+"""Background services run by ``sentinel worker`` (production) or inside ``sentinel serve``."""

@@ -1,0 +1,228 @@
+"""The event consumer: read owned shards, score, persist idempotently, reply, ack.
+
+Order of effects for one batch (the exactly-once contract):
+1. drop events whose agent no longer exists (answered ``rejected``, acked: they can never succeed);
+2. score in stream order;
+3. insert with ON CONFLICT DO NOTHING on the event id, update agent/grant "last seen" columns,
+   commit;
+4. reply to waiting requests and publish the live feed;
+5. ack. A crash before 5 redelivers the batch; step 3 makes the replay a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentsentinel.bus.base import Delivery, EventBus, Reply, ShardConsumer
+from agentsentinel.models import Agent, AgentEvent, ToolGrant
+from agentsentinel.settings import Settings
+from agentsentinel.worker.scoring import EventScore, EventScorer, UnscoredPipeline
+
+log = logging.getLogger(__name__)
+
+_EVENT_COLUMNS = {c.name for c in AgentEvent.__table__.columns} - {"id", "ts", "anomaly_score"}
+
+
+def event_row(payload: dict[str, Any], score: EventScore) -> dict[str, Any]:
+    """The ``agent_events`` row of a bus payload."""
+    row = {k: payload.get(k) for k in _EVENT_COLUMNS if k in payload}
+    row["id"] = uuid.UUID(payload["event_id"])
+    row["agent_id"] = uuid.UUID(payload["agent_id"])
+    row["ts"] = datetime.fromisoformat(payload["occurred_at"])
+    row["received_at"] = datetime.fromisoformat(payload["received_at"])
+    if payload.get("parent_event_id"):
+        row["parent_event_id"] = uuid.UUID(payload["parent_event_id"])
+    row["anomaly_score"] = score.anomaly_score
+    row["reasons"] = score.reasons or None
+    return row
+
+
+class EventIngestService:
+    """Consumes events from the bus until stopped; one instance per worker process."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        scorer: EventScorer | None = None,
+        consumer_id: str | None = None,
+    ) -> None:
+        self.bus = bus
+        self.sessions = sessions
+        self.settings = settings
+        self.scorer = scorer or UnscoredPipeline()
+        self.consumer: ShardConsumer = bus.consumer(consumer_id)
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.processed = 0
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="event-ingest")
+
+    async def stop(self, drain: bool = True) -> None:
+        """Finish the batch in hand (and, with ``drain``, everything already queued), then release."""
+        self._drain = drain
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        self._drain = True
+        refresh_every = self.settings.lease_ttl_ms / 3000.0
+        next_refresh = 0.0
+        try:
+            while not self._stopping.is_set():
+                if time.monotonic() >= next_refresh:
+                    await self.consumer.owned_shards()
+                    next_refresh = time.monotonic() + refresh_every
+                deliveries = await self._read(block_ms=200)
+                if deliveries:
+                    await self.process(deliveries)
+            if self._drain:
+                # Graceful shutdown: what is already on the bus for our shards is handled now.
+                while deliveries := await self._read(block_ms=0):
+                    await self.process(deliveries)
+        finally:
+            await self.consumer.release()
+
+    async def _read(self, block_ms: int) -> list[Delivery]:
+        try:
+            return await self.consumer.read(self.settings.worker_batch_size, block_ms)
+        except Exception:
+            log.warning("bus read failed; retrying", exc_info=True)
+            await asyncio.sleep(0.5)
+            return []
+
+    # Processing --------------------------------------------------------------------------
+
+    async def process(self, deliveries: Sequence[Delivery]) -> None:
+        """Handle one batch; failures fall back to one event at a time."""
+        try:
+            await self._process(deliveries)
+        except Exception:
+            log.warning("batch of %d failed; retrying one by one", len(deliveries), exc_info=True)
+            for delivery in deliveries:
+                try:
+                    await self._process([delivery])
+                except Exception as exc:
+                    if delivery.attempts >= self.settings.max_deliveries:
+                        log.error("dead-lettering event %s: %s", delivery.message.message_id, exc)
+                        await self.consumer.dead_letter(delivery, repr(exc)[:500])
+                    else:
+                        log.warning("event %s failed (attempt %d)", delivery.message.message_id,
+                                    delivery.attempts)
+
+    async def _process(self, deliveries: Sequence[Delivery]) -> None:
+        payloads = [d.message.payload for d in deliveries]
+        replies: list[tuple[str, Reply]] = []
+        feed: list[dict[str, Any]] = []
+        async with self.sessions() as session, session.begin():
+            agent_ids = {uuid.UUID(p["agent_id"]) for p in payloads}
+            result = await session.execute(
+                select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids))
+            )
+            names = {agent_id: name for agent_id, name in result}
+            live = [d for d in deliveries if uuid.UUID(d.message.payload["agent_id"]) in names]
+            for d in deliveries:
+                if uuid.UUID(d.message.payload["agent_id"]) not in names and d.message.reply_to:
+                    replies.append((d.message.reply_to, Reply(
+                        d.message.message_id, "rejected", error="agent not found")))
+            scores = self.scorer.score_batch([d.message.payload for d in live])
+            rows = [event_row(d.message.payload, s) for d, s in zip(live, scores, strict=True)]
+            inserted = await self._insert(session, rows)
+            await self._touch_last_seen(session, [r for r in rows if r["id"] in inserted])
+            duplicates = {r["id"] for r in rows} - inserted
+            stored: dict[uuid.UUID, tuple[float | None, list[dict[str, Any]] | None]] = {}
+            if duplicates:
+                stored = {
+                    i: (s, r)
+                    for i, s, r in (
+                        await session.execute(
+                            select(AgentEvent.id, AgentEvent.anomaly_score, AgentEvent.reasons)
+                            .where(AgentEvent.id.in_(duplicates))
+                        )
+                    )
+                }
+        for d, row in zip(live, rows, strict=True):
+            event_id = row["id"]
+            if event_id in inserted:
+                feed.append(_feed_item(row, names[row["agent_id"]]))
+                reply = Reply(d.message.message_id, "accepted", row["anomaly_score"],
+                              row["reasons"] or [])
+            else:
+                score, reasons = stored.get(event_id, (None, None))
+                reply = Reply(d.message.message_id, "duplicate", score, reasons or [])
+            if d.message.reply_to:
+                replies.append((d.message.reply_to, reply))
+        if replies:
+            await self.bus.send_replies(replies)
+        for item in feed:
+            await self.bus.broadcast(item)
+        await self.consumer.ack(deliveries)
+        self.processed += len(deliveries)
+
+    async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        if not rows:
+            return set()
+        dialect = session.bind.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(AgentEvent).on_conflict_do_nothing().returning(AgentEvent.id)
+        result = await session.execute(stmt, rows)
+        return set(result.scalars().all())
+
+    async def _touch_last_seen(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        latest_agent: dict[uuid.UUID, datetime] = {}
+        latest_tool: dict[tuple[uuid.UUID, str], datetime] = {}
+        for row in rows:
+            agent_id, ts = row["agent_id"], row["ts"]
+            if ts > latest_agent.get(agent_id, ts.min.replace(tzinfo=ts.tzinfo)):
+                latest_agent[agent_id] = ts
+            key = (agent_id, row["tool_name"])
+            if ts > latest_tool.get(key, ts.min.replace(tzinfo=ts.tzinfo)):
+                latest_tool[key] = ts
+        for agent_id, ts in latest_agent.items():
+            await session.execute(
+                update(Agent)
+                .where(Agent.id == agent_id)
+                .where((Agent.last_event_at.is_(None)) | (Agent.last_event_at < ts))
+                .values(last_event_at=ts, updated_at=Agent.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+        for (agent_id, tool), ts in latest_tool.items():
+            await session.execute(
+                update(ToolGrant)
+                .where(ToolGrant.agent_id == agent_id, ToolGrant.tool_name == tool)
+                .where((ToolGrant.last_called_at.is_(None)) | (ToolGrant.last_called_at < ts))
+                .values(last_called_at=ts, updated_at=ToolGrant.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _feed_item(row: dict[str, Any], agent_name: str) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "event_id": str(row["id"]),
+        "agent_id": str(row["agent_id"]),
+        "agent_name": agent_name,
+        "tool_name": row["tool_name"],
+        "anomaly_score": row["anomaly_score"],
+        "reasons": row["reasons"] or [],
+        "duration_ms": row.get("duration_ms"),
+        "session_id": row.get("session_id"),
+        "status": row.get("status", "ok"),
+        "timestamp": row["ts"].isoformat(),
+    }
