@@ -9,6 +9,7 @@ tests fail; they are never silently skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -183,3 +184,46 @@ async def server(settings: Settings) -> AsyncIterator[Server]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Server(app, runtime, client, runtime.bootstrap.key)
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    admin_key: str
+    runtime: Any
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def run_live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a loopback port, in a background thread."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from agentsentinel.api.app import create_app
+
+    app = create_app(settings)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "live server did not start"
+    runtime = app.state.runtime
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", runtime.bootstrap.key, runtime)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

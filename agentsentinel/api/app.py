@@ -64,7 +64,8 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX)
     for module in (agents, events, findings, scores, keys):
         api.include_router(module.router)
-    api.include_router(health.router)  # also under /api/v1 for clients that only proxy /api/
+    # Also under /api/v1 for clients that only proxy /api/ (one schema entry: the root one).
+    api.include_router(health.router, include_in_schema=False)
     app.include_router(api)
     app.include_router(health.router)
 

@@ -115,6 +115,7 @@ async def authenticate(
             via_cookie = True
             expires = datetime.fromtimestamp(verified[1], UTC)
     else:
+        # Not a guess at a key, so not counted towards the failed-auth throttle.
         raise Unauthenticated("missing X-API-Key header")
     if not _usable(key):
         runtime.throttle.record_failure(address)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
+from agentsentinel.posture.capabilities import ToolCapability
 from agentsentinel.schemas.common import (
     Name,
     OutDatetime,
@@ -44,7 +45,7 @@ class GrantOverride(RequestModel):
     """An administrator's classification of a tool, replacing the derived one."""
 
     scope: GrantScope | None = None
-    capabilities: Annotated[list[Tag] | None, Field(max_length=16)] = None
+    capabilities: Annotated[list[ToolCapability] | None, Field(max_length=16)] = None
     is_dangerous: bool | None = None
 
 

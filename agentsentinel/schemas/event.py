@@ -62,7 +62,7 @@ class EventCreate(RequestModel):
 
 class EventBatchCreate(RequestModel):
     events: Annotated[
-        list[dict[str, Any]],
+        list[Any],
         Field(
             min_length=1,
             max_length=MAX_BATCH,

@@ -143,15 +143,9 @@ def definition_hash(name: str, description: str | None, schema: dict[str, Any] |
 
 
 def _classify(grant: ToolGrant) -> None:
-    from agentsentinel.posture import ToolOverride, classify_tool
+    from agentsentinel.posture.classifier import ToolOverride, classify_tool
 
-    override = None
-    if grant.override:
-        override = ToolOverride(
-            scope=grant.override.get("scope"),
-            capabilities=grant.override.get("capabilities"),
-            is_dangerous=grant.override.get("is_dangerous"),
-        )
+    override = ToolOverride.from_dict(grant.override) if grant.override else None
     result = classify_tool(
         grant.tool_name,
         description=grant.description,
@@ -193,9 +187,8 @@ def _apply_grant_fields(grant: ToolGrant, fields: dict[str, Any]) -> None:
             setattr(grant, name, fields[name])
     if "override" in fields:
         override = fields["override"]
-        grant.override = (
-            {k: v for k, v in override.items() if v is not None} or None if override else None
-        )
+        kept = {k: v for k, v in (override or {}).items() if v is not None}
+        grant.override = kept or None
     if grant.description is not None or grant.input_schema is not None:
         grant.definition_hash = definition_hash(grant.tool_name, grant.description, grant.input_schema)
     _classify(grant)
