@@ -50,7 +50,11 @@ class Runtime:
         self.usage = KeyUsageRecorder(self.sessions)
 
     async def start(
-        self, *, migrate: bool = True, api: bool = True, worker: bool | None = None,
+        self,
+        *,
+        migrate: bool = True,
+        api: bool = True,
+        worker: bool | None = None,
         login_token: bool = False,
     ) -> None:
         """Migrate, connect the bus, bootstrap the admin key, start background services."""

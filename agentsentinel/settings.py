@@ -17,8 +17,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET = "change-me"  # the value shipped in examples; refused in production
-_SECRET_FILE = "secret_key"
+DEFAULT_SECRET = "change-me"  # noqa: S105 - the value shipped in examples; refused in production
+_SECRET_FILE = "secret_key"  # noqa: S105 - a file name
 
 
 class RunMode(StrEnum):
@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     auth_failures_per_minute: int = Field(default=30, ge=1)
     session_ttl_hours: int = Field(default=12, ge=1)
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
 
     # Whether this process also runs the worker services (embedded mode, tests)
     run_worker: bool | None = None

@@ -13,8 +13,8 @@ import contextlib
 import os
 import shutil
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,8 +101,17 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 _TABLES = (
-    "login_tokens", "api_keys", "alerts", "trust_scores", "suppressions", "findings",
-    "baselines", "agent_events", "mcp_connections", "tool_grants", "agents",
+    "login_tokens",
+    "api_keys",
+    "alerts",
+    "trust_scores",
+    "suppressions",
+    "findings",
+    "baselines",
+    "agent_events",
+    "mcp_connections",
+    "tool_grants",
+    "agents",
 )
 
 
@@ -213,8 +222,9 @@ def run_live_server(settings: Settings) -> Iterator[LiveServer]:
 
     app = create_app(settings)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

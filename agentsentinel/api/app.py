@@ -15,7 +15,7 @@ from starlette.requests import Request
 import agentsentinel
 from agentsentinel.api.errors import install_error_handlers
 from agentsentinel.api.middleware import BodySizeLimit, SecurityHeaders
-from agentsentinel.api.routers import agents, events, findings, health, keys, scores
+from agentsentinel.api.routers import agents, events, findings, health, keys, login, scores
 from agentsentinel.runtime import Runtime
 from agentsentinel.settings import Settings
 
@@ -69,7 +69,10 @@ def create_app(
     app.include_router(api)
     app.include_router(health.router)
 
-    _mount_ui(app, static_dir or STATIC_DIR)
+    ui_dir = static_dir or STATIC_DIR
+    if not (ui_dir / "index.html").is_file():
+        app.include_router(login.router)  # the dashboard bundle brings its own login page
+    _mount_ui(app, ui_dir)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -15,9 +15,16 @@ from agentsentinel.errors import SentinelError
 log = logging.getLogger(__name__)
 
 _CODES = {
-    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -28,8 +35,10 @@ def _body(detail: Any, code: str) -> dict[str, Any]:
 
 def _clean(errors: list[Any]) -> list[dict[str, Any]]:
     # Echoing the rejected input back could reflect secrets or huge bodies: keep loc/msg/type.
-    return [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in errors]
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -44,8 +53,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _CODES.get(exc.status_code, "error")
-        return JSONResponse(_body(exc.detail, code), exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            _body(exc.detail, code), exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

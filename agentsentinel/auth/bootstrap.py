@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import Select, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentsentinel.auth.keys import Scope, generate_key, hash_secret, key_prefix
@@ -34,14 +34,14 @@ class BootstrapResult:
 
 
 async def _lock(session: AsyncSession) -> None:
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _BOOTSTRAP_LOCK_ID})
     else:
         # A no-op write takes SQLite's write lock for the rest of the transaction.
         await session.execute(update(ApiKey).where(ApiKey.id.is_(None)).values(name=ApiKey.name))
 
 
-def _active_admins():  # type: ignore[no-untyped-def]
+def _active_admins() -> Select[int]:
     now = utcnow()
     return (
         select(func.count())
@@ -91,9 +91,7 @@ async def ensure_admin_key(
         return BootstrapResult(key=raw, key_file=None, prefix=key_prefix(raw))
 
 
-async def create_login_token(
-    sessions: async_sessionmaker[AsyncSession], secret: str
-) -> str | None:
+async def create_login_token(sessions: async_sessionmaker[AsyncSession], secret: str) -> str | None:
     """A one-time dashboard login token bound to the oldest active admin key."""
     async with sessions() as session, session.begin():
         admin = (

@@ -7,6 +7,7 @@ few seconds in one short transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from datetime import datetime
@@ -57,10 +58,8 @@ class KeyUsageRecorder:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         try:
             await self.flush()
         except Exception:

@@ -37,9 +37,12 @@ _RECLAIM_INTERVAL_MS = 1_000
 _MAX_DELIVERIES_REASON = "max deliveries exceeded"
 
 
+_Id = tuple[int, int]  # (milliseconds, sequence), ordered like a Redis stream id
+
+
 @dataclass(slots=True)
 class _Entry:
-    seq: int
+    id: _Id
     message: BusMessage
 
 
@@ -58,22 +61,31 @@ class _Lease:
 
 
 class _Shard:
-    __slots__ = ("next_seq", "pending", "unread")
+    __slots__ = ("last_id", "pending", "unread")
 
     def __init__(self) -> None:
-        self.next_seq = 1
+        self.last_id: _Id = (0, 0)
         self.unread: deque[_Entry] = deque()
-        # Keyed by sequence number; insertion order is stream order because entries only enter
-        # from ``unread`` in order, and a claim updates an entry in place.
-        self.pending: dict[int, _Pending] = {}
+        # Insertion order is stream order: entries only enter from ``unread``, in order, and a
+        # claim updates an entry in place.
+        self.pending: dict[_Id, _Pending] = {}
+
+    def next_id(self) -> _Id:
+        # Time-based like Redis ids, so ids keep growing across restarts of the process: a worker
+        # that checkpoints "last applied id per shard" must not mistake new events for replays.
+        now_ms = time.time_ns() // 1_000_000
+        last_ms, last_seq = self.last_id
+        self.last_id = (now_ms, 0) if now_ms > last_ms else (last_ms, last_seq + 1)
+        return self.last_id
 
 
-def _stream_id(seq: int) -> str:
-    return f"{seq}-0"
+def _stream_id(entry_id: _Id) -> str:
+    return f"{entry_id[0]}-{entry_id[1]}"
 
 
-def _seq(stream_id: str) -> int:
-    return int(stream_id.partition("-")[0])
+def _parse_id(stream_id: str) -> _Id:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
 
 
 class MemoryBus:
@@ -138,8 +150,7 @@ class MemoryBus:
         copies = [decode_message(encode_message(message)) for message in messages]
         for message in copies:
             shard = self._shards[shard_for(message.agent_id, self.shard_count)]
-            shard.unread.append(_Entry(shard.next_seq, message))
-            shard.next_seq += 1
+            shard.unread.append(_Entry(shard.next_id(), message))
         self._backlog += len(copies)
         if copies:
             self._notify()
@@ -241,19 +252,19 @@ class MemoryBus:
         return lease is None or lease.expires_at <= now or lease.owner == consumer_id
 
     def _claim(
-        self, shard: int, consumer_id: str, start_seq: int, min_idle_s: float, count: int
-    ) -> tuple[list[Delivery], int | None]:
-        """XAUTOCLAIM: take pending entries from ``start_seq`` on; returns them and the cursor."""
+        self, shard: int, consumer_id: str, start: _Id, min_idle_s: float, count: int
+    ) -> tuple[list[Delivery], _Id | None]:
+        """XAUTOCLAIM: take pending entries from ``start`` on; returns them and the cursor."""
         now = time.monotonic()
         state = self._shards[shard]
         claimed: list[Delivery] = []
-        exhausted: list[int] = []
-        cursor: int | None = None
-        for seq, pending in state.pending.items():
-            if seq < start_seq:
+        exhausted: list[_Id] = []
+        cursor: _Id | None = None
+        for entry_id, pending in state.pending.items():
+            if entry_id < start:
                 continue
             if len(claimed) + len(exhausted) >= count:
-                cursor = seq
+                cursor = entry_id
                 break
             if now - pending.delivered_at < min_idle_s:
                 continue
@@ -261,13 +272,13 @@ class MemoryBus:
             pending.delivered_at = now
             pending.deliveries += 1
             if pending.deliveries > self.max_deliveries:
-                exhausted.append(seq)
+                exhausted.append(entry_id)
             else:
                 claimed.append(
-                    Delivery(shard, _stream_id(seq), pending.entry.message, pending.deliveries)
+                    Delivery(shard, _stream_id(entry_id), pending.entry.message, pending.deliveries)
                 )
-        for seq in exhausted:
-            self._bury(shard, seq, _MAX_DELIVERIES_REASON)
+        for entry_id in exhausted:
+            self._bury(shard, entry_id, _MAX_DELIVERIES_REASON)
         return claimed, cursor
 
     def _read_new(self, shard: int, consumer_id: str, count: int) -> list[Delivery]:
@@ -276,21 +287,23 @@ class MemoryBus:
         deliveries: list[Delivery] = []
         while state.unread and len(deliveries) < count:
             entry = state.unread.popleft()
-            state.pending[entry.seq] = _Pending(entry, consumer_id, now, 1)
-            deliveries.append(Delivery(shard, _stream_id(entry.seq), entry.message, 1))
+            state.pending[entry.id] = _Pending(entry, consumer_id, now, 1)
+            deliveries.append(Delivery(shard, _stream_id(entry.id), entry.message, 1))
         return deliveries
 
     def _ack(self, shard: int, stream_id: str) -> None:
-        if self._shards[shard].pending.pop(_seq(stream_id), None) is not None:
+        if self._shards[shard].pending.pop(_parse_id(stream_id), None) is not None:
             self._backlog -= 1
 
-    def _bury(self, shard: int, seq: int, reason: str) -> None:
-        pending = self._shards[shard].pending.pop(seq, None)
+    def _bury(self, shard: int, entry_id: _Id, reason: str) -> None:
+        pending = self._shards[shard].pending.pop(entry_id, None)
         if pending is None:
             return
         self._backlog -= 1
         self._dead.append(
-            DeadLetter(shard, _stream_id(seq), reason, pending.deliveries, pending.entry.message)
+            DeadLetter(
+                shard, _stream_id(entry_id), reason, pending.deliveries, pending.entry.message
+            )
         )
 
     def _record_dead(self, delivery: Delivery, reason: str) -> None:
@@ -311,7 +324,7 @@ class MemoryShardConsumer:
         self._owned: set[int] = set()
         # Shards acquired but whose entries pending for others are not all claimed yet; the value
         # is the claim cursor. New entries of such a shard are held back to keep agent order.
-        self._takeover: dict[int, int] = {}
+        self._takeover: dict[int, _Id] = {}
         self._refreshed_at = -math.inf
         self._reclaimed_at = time.monotonic()
 
@@ -398,7 +411,7 @@ class MemoryShardConsumer:
             for shard in free[: fair - len(self._owned)]:
                 bus._leases[shard] = _Lease(self.consumer_id, now + ttl)
                 self._owned.add(shard)
-                self._takeover[shard] = 0
+                self._takeover[shard] = (0, 0)
         self._refreshed_at = now
 
     def _lose(self, shard: int) -> None:
@@ -421,5 +434,5 @@ class MemoryShardConsumer:
             self._reclaimed_at = now
             idle_s = bus.reclaim_idle_ms / 1000
             for shard in sorted(self._owned - self._takeover.keys()):
-                claimed.extend(bus._claim(shard, self.consumer_id, 0, idle_s, count)[0])
+                claimed.extend(bus._claim(shard, self.consumer_id, (0, 0), idle_s, count)[0])
         return claimed

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 
 import agentsentinel
+from agentsentinel.db.engine import ensure_sqlite_dir
+from alembic import command
 
 
 def migrations_dir() -> Path:
@@ -31,6 +32,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    ensure_sqlite_dir(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -35,11 +35,15 @@ class Agent(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     grants: Mapped[list[ToolGrant]] = relationship(
-        back_populates="agent", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="agent",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="ToolGrant.tool_name",
     )
     mcp_connections: Mapped[list[McpConnection]] = relationship(
-        back_populates="agent", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="agent",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="McpConnection.server_name",
     )
 

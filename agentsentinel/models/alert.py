@@ -1,4 +1,4 @@
-"""Alert outbox: at-least-once delivery with retries, dedup per fingerprint, per-agent throttling."""
+"""Alert outbox: at-least-once delivery, retries, dedup per fingerprint, per-agent throttling."""
 
 from __future__ import annotations
 

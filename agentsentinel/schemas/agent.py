@@ -16,9 +16,7 @@ from agentsentinel.schemas.common import (
     Tag,
 )
 
-AgentType = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-]
+AgentType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 AgentStatus = Literal["TRUSTED", "WATCH", "ALERT", "CRITICAL"]
 GrantScope = Literal["read", "write", "admin"]
 
@@ -110,7 +108,9 @@ class McpTool(RequestModel):
 
 class McpCreate(RequestModel):
     server_name: Name
-    server_url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+    server_url: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)
+    ]
     capabilities: Annotated[list[Tag] | None, Field(max_length=64)] = None
     auth: Literal["none", "bearer", "oauth"] = "none"
     tools: Annotated[list[McpTool] | None, Field(max_length=500)] = None

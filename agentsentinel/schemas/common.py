@@ -6,7 +6,14 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 
 
 def _lower(value: str) -> str:
@@ -34,11 +41,11 @@ UTCDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 FiniteFloat = Annotated[float, AfterValidator(_finite)]
 ShortText = Annotated[str, StringConstraints(max_length=255)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Tag = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Response timestamps always carry their offset (UTC), whatever the backend returned.
-OutDatetime = Annotated[datetime, PlainSerializer(lambda v: _as_utc(v).isoformat(), return_type=str)]
+OutDatetime = Annotated[
+    datetime, PlainSerializer(lambda v: _as_utc(v).isoformat(), return_type=str)
+]
 
 
 class RequestModel(BaseModel):

@@ -64,15 +64,21 @@ def _filtered(stmt: Any, flt: AgentFilter) -> Any:
 async def list_agents(
     session: AsyncSession, flt: AgentFilter, limit: int, offset: int
 ) -> tuple[list[Agent], int]:
-    total = (await session.execute(_filtered(select(func.count()).select_from(Agent), flt))).scalar_one()
+    total = (
+        await session.execute(_filtered(select(func.count()).select_from(Agent), flt))
+    ).scalar_one()
     rows = (
-        await session.execute(
-            _filtered(select(Agent), flt)
-            .order_by(Agent.created_at.desc(), Agent.id.desc())
-            .limit(limit)
-            .offset(offset)
+        (
+            await session.execute(
+                _filtered(select(Agent), flt)
+                .order_by(Agent.created_at.desc(), Agent.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return list(rows), int(total)
 
 
@@ -137,7 +143,9 @@ def definition_hash(name: str, description: str | None, schema: dict[str, Any] |
     """SHA-256 of the tool's definition as an agent sees it (name, description, schema)."""
     canonical = json.dumps(
         {"name": name, "description": description or "", "input_schema": schema or {}},
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -168,7 +176,9 @@ async def upsert_grant(
     await get_agent(session, agent_id)
     grant = (
         await session.execute(
-            select(ToolGrant).where(ToolGrant.agent_id == agent_id, ToolGrant.tool_name == body.tool_name)
+            select(ToolGrant).where(
+                ToolGrant.agent_id == agent_id, ToolGrant.tool_name == body.tool_name
+            )
         )
     ).scalar_one_or_none()
     created = grant is None
@@ -190,7 +200,9 @@ def _apply_grant_fields(grant: ToolGrant, fields: dict[str, Any]) -> None:
         kept = {k: v for k, v in (override or {}).items() if v is not None}
         grant.override = kept or None
     if grant.description is not None or grant.input_schema is not None:
-        grant.definition_hash = definition_hash(grant.tool_name, grant.description, grant.input_schema)
+        grant.definition_hash = definition_hash(
+            grant.tool_name, grant.description, grant.input_schema
+        )
     _classify(grant)
     grant.updated_at = utcnow()
 
@@ -235,7 +247,9 @@ async def upsert_mcp(
     conn.capabilities = body.capabilities
     conn.auth = body.auth
     conn.tools = (
-        [t.model_dump(by_alias=True, exclude_none=True) for t in body.tools] if body.tools is not None else None
+        [t.model_dump(by_alias=True, exclude_none=True) for t in body.tools]
+        if body.tools is not None
+        else None
     )
     conn.updated_at = utcnow()
     await session.flush()

@@ -40,8 +40,13 @@ def prepare(body: EventCreate, settings: Settings, received_at: datetime) -> Pre
         occurred, adjusted = received_at, True
     if occurred < received_at - timedelta(days=settings.retention_days):
         raise InvalidInput(
-            [{"loc": ["body", "occurred_at"], "type": "value_error",
-              "msg": f"older than the retention window ({settings.retention_days} days)"}]
+            [
+                {
+                    "loc": ["body", "occurred_at"],
+                    "type": "value_error",
+                    "msg": f"older than the retention window ({settings.retention_days} days)",
+                }
+            ]
         )
     event_id = body.event_id or uuid.uuid4()
     payload = body.model_dump(mode="json", exclude_none=True)

@@ -42,13 +42,17 @@ async def list_findings(
         await session.execute(_filtered(select(func.count()).select_from(Finding), flt))
     ).scalar_one()
     rows = (
-        await session.execute(
-            _filtered(select(Finding), flt)
-            .order_by(Finding.created_at.desc(), Finding.id.desc())
-            .limit(limit)
-            .offset(offset)
+        (
+            await session.execute(
+                _filtered(select(Finding), flt)
+                .order_by(Finding.created_at.desc(), Finding.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return list(rows), int(total)
 
 

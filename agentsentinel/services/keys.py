@@ -59,14 +59,22 @@ async def list_keys(
         count = count.where(ApiKey.is_active.is_(True))
     total = (await session.execute(count)).scalar_one()
     rows = (
-        await session.execute(
-            stmt.order_by(ApiKey.created_at.desc(), ApiKey.id.desc()).limit(limit).offset(offset)
+        (
+            await session.execute(
+                stmt.order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return list(rows), int(total)
 
 
-async def revoke_key(session: AsyncSession, key_id: uuid.UUID, caller_id: uuid.UUID | None) -> ApiKey:
+async def revoke_key(
+    session: AsyncSession, key_id: uuid.UUID, caller_id: uuid.UUID | None
+) -> ApiKey:
     """Deactivate a key (kept for audit). Effective on the very next request: keys aren't cached."""
     key = await session.get(ApiKey, key_id)
     if key is None:

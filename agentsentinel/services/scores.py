@@ -51,8 +51,15 @@ async def recompute(session: AsyncSession, agent: Agent) -> Agent:
     now = utcnow()
     posture, behavior = 100.0, 100.0
     fresh = recency(agent.last_event_at, now)
-    trust = max(0.0, min(100.0, WEIGHTS["posture"] * posture + WEIGHTS["behavior"] * behavior
-                         + WEIGHTS["recency"] * fresh))
+    trust = max(
+        0.0,
+        min(
+            100.0,
+            WEIGHTS["posture"] * posture
+            + WEIGHTS["behavior"] * behavior
+            + WEIGHTS["recency"] * fresh,
+        ),
+    )
     insufficient = agent.last_event_at is None
     status = "WATCH" if insufficient else band(trust)
     changed = (
@@ -66,9 +73,15 @@ async def recompute(session: AsyncSession, agent: Agent) -> Agent:
     if changed:
         session.add(
             TrustScore(
-                agent_id=agent.id, ts=now, trust_score=trust, posture_score=posture,
-                behavior_score=behavior, recency=fresh, status=status,
-                breakdown=breakdown(agent), reasons=[],
+                agent_id=agent.id,
+                ts=now,
+                trust_score=trust,
+                posture_score=posture,
+                behavior_score=behavior,
+                recency=fresh,
+                status=status,
+                breakdown=breakdown(agent),
+                reasons=[],
             )
         )
     await session.flush()

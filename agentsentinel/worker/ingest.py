@@ -73,7 +73,7 @@ class EventIngestService:
         self._task = asyncio.create_task(self.run(), name="event-ingest")
 
     async def stop(self, drain: bool = True) -> None:
-        """Finish the batch in hand (and, with ``drain``, everything already queued), then release."""
+        """Finish the batch in hand (with ``drain``, also what is queued), then release."""
         self._drain = drain
         self._stopping.set()
         if self._task is not None:
@@ -123,8 +123,11 @@ class EventIngestService:
                         log.error("dead-lettering event %s: %s", delivery.message.message_id, exc)
                         await self.consumer.dead_letter(delivery, repr(exc)[:500])
                     else:
-                        log.warning("event %s failed (attempt %d)", delivery.message.message_id,
-                                    delivery.attempts)
+                        log.warning(
+                            "event %s failed (attempt %d)",
+                            delivery.message.message_id,
+                            delivery.attempts,
+                        )
 
     async def _process(self, deliveries: Sequence[Delivery]) -> None:
         payloads = [d.message.payload for d in deliveries]
@@ -139,8 +142,12 @@ class EventIngestService:
             live = [d for d in deliveries if uuid.UUID(d.message.payload["agent_id"]) in names]
             for d in deliveries:
                 if uuid.UUID(d.message.payload["agent_id"]) not in names and d.message.reply_to:
-                    replies.append((d.message.reply_to, Reply(
-                        d.message.message_id, "rejected", error="agent not found")))
+                    replies.append(
+                        (
+                            d.message.reply_to,
+                            Reply(d.message.message_id, "rejected", error="agent not found"),
+                        )
+                    )
             scores = self.scorer.score_batch([d.message.payload for d in live])
             rows = [event_row(d.message.payload, s) for d, s in zip(live, scores, strict=True)]
             inserted = await self._insert(session, rows)
@@ -152,8 +159,9 @@ class EventIngestService:
                     i: (s, r)
                     for i, s, r in (
                         await session.execute(
-                            select(AgentEvent.id, AgentEvent.anomaly_score, AgentEvent.reasons)
-                            .where(AgentEvent.id.in_(duplicates))
+                            select(
+                                AgentEvent.id, AgentEvent.anomaly_score, AgentEvent.reasons
+                            ).where(AgentEvent.id.in_(duplicates))
                         )
                     )
                 }
@@ -161,8 +169,9 @@ class EventIngestService:
             event_id = row["id"]
             if event_id in inserted:
                 feed.append(_feed_item(row, names[row["agent_id"]]))
-                reply = Reply(d.message.message_id, "accepted", row["anomaly_score"],
-                              row["reasons"] or [])
+                reply = Reply(
+                    d.message.message_id, "accepted", row["anomaly_score"], row["reasons"] or []
+                )
             else:
                 score, reasons = stored.get(event_id, (None, None))
                 reply = Reply(d.message.message_id, "duplicate", score, reasons or [])
@@ -178,7 +187,7 @@ class EventIngestService:
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
         if not rows:
             return set()
-        dialect = session.bind.dialect.name
+        dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = insert(AgentEvent).on_conflict_do_nothing().returning(AgentEvent.id)
         result = await session.execute(stmt, rows)

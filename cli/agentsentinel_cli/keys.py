@@ -40,8 +40,12 @@ async def _with_session(fn: Any) -> Any:
 
 def _key_dict(key: Any) -> dict[str, Any]:
     return {
-        "id": str(key.id), "name": key.name, "key_prefix": key.key_prefix, "scope": key.scope,
-        "agent_id": str(key.agent_id) if key.agent_id else None, "is_active": key.is_active,
+        "id": str(key.id),
+        "name": key.name,
+        "key_prefix": key.key_prefix,
+        "scope": key.scope,
+        "agent_id": str(key.agent_id) if key.agent_id else None,
+        "is_active": key.is_active,
         "created_at": key.created_at.isoformat(),
         "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
@@ -75,8 +79,9 @@ def create(
         fail("--name must be 1-255 characters", ExitCode.USAGE)
 
     async def run(session: Any, secret: str) -> tuple[Any, str]:
-        return await create_key(session, secret, name=name.strip(), scope=parsed_scope,
-                                agent_id=bound, created_by="cli")
+        return await create_key(
+            session, secret, name=name.strip(), scope=parsed_scope, agent_id=bound, created_by="cli"
+        )
 
     try:
         key, raw = run_async(_with_session(run))
@@ -105,13 +110,22 @@ def list_(fmt: OutputFormat = FORMAT) -> None:
         return
     table = Table("id", "name", "prefix", "scope", "agent", "active", "last used")
     for k in keys:
-        table.add_row(k["id"], k["name"], k["key_prefix"], k["scope"], k["agent_id"] or "",
-                      "yes" if k["is_active"] else "revoked", k["last_used_at"] or "never")
+        table.add_row(
+            k["id"],
+            k["name"],
+            k["key_prefix"],
+            k["scope"],
+            k["agent_id"] or "",
+            "yes" if k["is_active"] else "revoked",
+            k["last_used_at"] or "never",
+        )
     out_console.print(table)
 
 
 @app.command("revoke")
-def revoke(key_id: str = typer.Argument(..., help="The key's id (see `sentinel keys list`).")) -> None:
+def revoke(
+    key_id: str = typer.Argument(..., help="The key's id (see `sentinel keys list`)."),
+) -> None:
     """Revoke a key; it stops working on the next request."""
     load_settings()
     from agentsentinel.errors import SentinelError

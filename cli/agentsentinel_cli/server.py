@@ -1,4 +1,4 @@
-"""``sentinel serve`` (embedded all-in-one), ``sentinel api`` and ``sentinel worker`` (production)."""
+"""``sentinel serve`` (embedded, all-in-one), ``sentinel api`` and ``sentinel worker``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _describe_db(url: str) -> str:
 def _announcer(host: str, port: int) -> Any:
     def announce(runtime: Any) -> None:
         settings = runtime.settings
-        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         base = f"http://{shown_host}:{port}"
         bus = "Redis Streams" if settings.redis_url else "in-memory"
         err_console.print(
@@ -40,13 +40,14 @@ def _announcer(host: str, port: int) -> Any:
         elif boot is not None and boot.key is not None:
             # The terminal is the one place the key goes; it is never logged.
             print(
-                "\n  Bootstrap admin key (shown once, store it now):\n"
-                f"    {boot.key}\n",
+                f"\n  Bootstrap admin key (shown once, store it now):\n    {boot.key}\n",
                 flush=True,
             )
         if runtime.login_token:
-            print(f"  Dashboard login (one-time, 15 min): {base}/login?token={runtime.login_token}",
-                  flush=True)
+            print(
+                f"  Dashboard login (one-time, 15 min): {base}/login?token={runtime.login_token}",
+                flush=True,
+            )
 
     return announce
 
@@ -55,8 +56,14 @@ def _serve_uvicorn(app: Any, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level.lower(), lifespan="on",
-        proxy_headers=True, timeout_graceful_shutdown=10, access_log=False,
+        app,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        lifespan="on",
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+        access_log=False,
     )
     server = uvicorn.Server(config)
     server.run()
@@ -72,8 +79,10 @@ def serve(host: str = HOST, port: int = PORT) -> None:
 
     configure_logging(settings.log_level, settings.log_format)
     if settings.run_worker is False:
-        fail("`sentinel serve` runs the worker in-process; unset AGENTSENTINEL_RUN_WORKER",
-             ExitCode.USAGE)
+        fail(
+            "`sentinel serve` runs the worker in-process; unset AGENTSENTINEL_RUN_WORKER",
+            ExitCode.USAGE,
+        )
     settings = settings.model_copy(update={"run_worker": True})
     app = create_app(settings, announce=_announcer(host, port), login_token=True)
     _serve_uvicorn(app, host, port, settings.log_level)

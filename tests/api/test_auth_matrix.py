@@ -33,14 +33,25 @@ async def _world(server: Server) -> World:
     c, h = server.client, server.headers()
     own = (await c.post("/api/v1/agents", json={"name": "own"}, headers=h)).json()["id"]
     other = (await c.post("/api/v1/agents", json={"name": "other"}, headers=h)).json()["id"]
-    grant = (await c.post(f"/api/v1/agents/{own}/grants", json={"tool_name": "search"},
-                          headers=h)).json()["id"]
-    mcp = (await c.post(f"/api/v1/agents/{own}/mcp", json={
-        "server_name": "fs", "server_url": "stdio:npx server-filesystem"}, headers=h)).json()["id"]
+    grant = (
+        await c.post(f"/api/v1/agents/{own}/grants", json={"tool_name": "search"}, headers=h)
+    ).json()["id"]
+    mcp = (
+        await c.post(
+            f"/api/v1/agents/{own}/mcp",
+            json={"server_name": "fs", "server_url": "stdio:npx server-filesystem"},
+            headers=h,
+        )
+    ).json()["id"]
     async with server.runtime.sessions() as session, session.begin():
-        finding = Finding(agent_id=uuid.UUID(own), fingerprint=sha(str(uuid.uuid4())),
-                          rule_id="TOOL_SPRAWL", finding_type="POSTURE", severity="LOW",
-                          message="m")
+        finding = Finding(
+            agent_id=uuid.UUID(own),
+            fingerprint=sha(str(uuid.uuid4())),
+            rule_id="TOOL_SPRAWL",
+            finding_type="POSTURE",
+            severity="LOW",
+            message="m",
+        )
         session.add(finding)
         await session.flush()
         finding_id = str(finding.id)
@@ -69,8 +80,12 @@ async def _world(server: Server) -> World:
 
 
 def event(agent_id: str) -> dict[str, Any]:
-    return {"agent_id": agent_id, "tool_name": "search", "input_hash": sha("i"),
-            "output_hash": sha("o")}
+    return {
+        "agent_id": agent_id,
+        "tool_name": "search",
+        "input_hash": sha("i"),
+        "output_hash": sha("o"),
+    }
 
 
 @dataclass(frozen=True)
@@ -86,32 +101,63 @@ ROWS = [
     Row("GET", lambda w: "/api/v1/agents", None, (200, 403, 403, 200)),
     Row("POST", lambda w: "/api/v1/agents", lambda w: {"name": "new"}, (403, 403, 403, 201)),
     Row("GET", lambda w: f"/api/v1/agents/{w.own}", None, (200, 200, 403, 200)),
-    Row("PATCH", lambda w: f"/api/v1/agents/{w.own}", lambda w: {"description": "d"},
-        (403, 403, 403, 200)),
-    Row("POST", lambda w: f"/api/v1/agents/{w.own}/grants",
+    Row(
+        "PATCH",
+        lambda w: f"/api/v1/agents/{w.own}",
+        lambda w: {"description": "d"},
+        (403, 403, 403, 200),
+    ),
+    Row(
+        "POST",
+        lambda w: f"/api/v1/agents/{w.own}/grants",
         lambda w: {"tool_name": f"t-{uuid.uuid4().hex[:8]}"},
-        (403, 201, 403, 201)),
-    Row("PATCH", lambda w: f"/api/v1/grants/{w.grant}", lambda w: {"rate_limit_per_hour": 10},
-        (403, 403, 403, 200)),
-    Row("POST", lambda w: f"/api/v1/agents/{w.own}/mcp",
-        lambda w: {"server_name": "x", "server_url": "https://x.example/mcp"}, (403, 403, 403, 201)),
+        (403, 201, 403, 201),
+    ),
+    Row(
+        "PATCH",
+        lambda w: f"/api/v1/grants/{w.grant}",
+        lambda w: {"rate_limit_per_hour": 10},
+        (403, 403, 403, 200),
+    ),
+    Row(
+        "POST",
+        lambda w: f"/api/v1/agents/{w.own}/mcp",
+        lambda w: {"server_name": "x", "server_url": "https://x.example/mcp"},
+        (403, 403, 403, 201),
+    ),
     Row("POST", lambda w: "/api/v1/events", lambda w: event(w.own), (403, 201, 403, 201)),
-    Row("POST", lambda w: "/api/v1/events/batch", lambda w: {"events": [event(w.own)]},
-        (202, 202, 202, 202)),
+    Row(
+        "POST",
+        lambda w: "/api/v1/events/batch",
+        lambda w: {"events": [event(w.own)]},
+        (202, 202, 202, 202),
+    ),
     Row("GET", lambda w: "/api/v1/events", None, (200, 403, 403, 200)),
-    Row("GET", lambda w: "/api/v1/events/stream?agent_id=00000000-0000-0000-0000-000000000000",
-        None, (None, 403, 403, None)),  # type: ignore[arg-type]
+    Row(
+        "GET",
+        lambda w: "/api/v1/events/stream?agent_id=00000000-0000-0000-0000-000000000000",
+        None,
+        (None, 403, 403, None),
+    ),  # type: ignore[arg-type]
     Row("GET", lambda w: f"/api/v1/agents/{w.own}/findings", None, (200, 200, 403, 200)),
     Row("GET", lambda w: "/api/v1/findings", None, (200, 403, 403, 200)),
-    Row("PATCH", lambda w: f"/api/v1/findings/{w.finding}", lambda w: {"status": "ACKNOWLEDGED"},
-        (403, 403, 403, 200)),
+    Row(
+        "PATCH",
+        lambda w: f"/api/v1/findings/{w.finding}",
+        lambda w: {"status": "ACKNOWLEDGED"},
+        (403, 403, 403, 200),
+    ),
     Row("GET", lambda w: f"/api/v1/agents/{w.own}/score", None, (200, 200, 403, 200)),
     Row("POST", lambda w: f"/api/v1/agents/{w.own}/rescore", None, (403, 403, 403, 200)),
     Row("GET", lambda w: f"/api/v1/agents/{w.own}/score/history", None, (200, 200, 403, 200)),
     Row("GET", lambda w: f"/api/v1/agents/{w.own}/baseline", None, (200, 200, 403, 200)),
     Row("GET", lambda w: "/api/v1/keys", None, (403, 403, 403, 200)),
-    Row("POST", lambda w: "/api/v1/keys", lambda w: {"name": "n", "scope": "readonly"},
-        (403, 403, 403, 201)),
+    Row(
+        "POST",
+        lambda w: "/api/v1/keys",
+        lambda w: {"name": "n", "scope": "readonly"},
+        (403, 403, 403, 201),
+    ),
     Row("GET", lambda w: "/api/v1/session", None, (200, 200, 200, 200)),
     # Destructive rows last: they remove what earlier rows use.
     Row("DELETE", lambda w: f"/api/v1/keys/{w.spare_key}", None, (403, 403, 403, 204)),
@@ -140,8 +186,10 @@ async def test_auth_matrix(server: Server) -> None:
             body = row.body(world) if row.body else None
             r = await server.client.request(row.method, row.path(world), json=body, headers=headers)
             if r.status_code != expected:
-                failures.append(f"{row.method} {row.path(world)} as {caller}: "
-                                f"{r.status_code} != {expected} {r.text[:120]}")
+                failures.append(
+                    f"{row.method} {row.path(world)} as {caller}: "
+                    f"{r.status_code} != {expected} {r.text[:120]}"
+                )
             elif expected >= 400:
                 assert "detail" in r.json() and "code" in r.json()
             server.client.cookies.clear()
@@ -161,8 +209,9 @@ async def test_agent_key_batch_rejects_other_agents_events_alone(server: Server)
 
 async def test_revocation_takes_effect_on_next_request(server: Server) -> None:
     c, h = server.client, server.headers()
-    created = (await c.post("/api/v1/keys", json={"name": "soon-gone", "scope": "readonly"},
-                            headers=h)).json()
+    created = (
+        await c.post("/api/v1/keys", json={"name": "soon-gone", "scope": "readonly"}, headers=h)
+    ).json()
     assert (await c.get("/api/v1/agents", headers={"X-API-Key": created["key"]})).status_code == 200
     assert (await c.delete(f"/api/v1/keys/{created['id']}", headers=h)).status_code == 204
     assert (await c.get("/api/v1/agents", headers={"X-API-Key": created["key"]})).status_code == 401
@@ -171,8 +220,11 @@ async def test_revocation_takes_effect_on_next_request(server: Server) -> None:
 async def test_agent_key_dies_with_its_agent(server: Server) -> None:
     c, h = server.client, server.headers()
     agent = (await c.post("/api/v1/agents", json={"name": "doomed"}, headers=h)).json()["id"]
-    key = (await c.post("/api/v1/keys", json={"name": "k", "scope": "agent", "agent_id": agent},
-                        headers=h)).json()["key"]
+    key = (
+        await c.post(
+            "/api/v1/keys", json={"name": "k", "scope": "agent", "agent_id": agent}, headers=h
+        )
+    ).json()["key"]
     assert (await c.get(f"/api/v1/agents/{agent}", headers={"X-API-Key": key})).status_code == 200
     assert (await c.delete(f"/api/v1/agents/{agent}", headers=h)).status_code == 204
     r = await c.get(f"/api/v1/agents/{agent}", headers={"X-API-Key": key})

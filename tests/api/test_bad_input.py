@@ -13,23 +13,26 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.mark.parametrize(("path", "status"), [
-    ("/api/v1/agents?limit=-1", 422),
-    ("/api/v1/agents?limit=0", 422),
-    ("/api/v1/agents?limit=501", 422),
-    ("/api/v1/agents?offset=-5", 422),
-    ("/api/v1/agents?limit=abc", 422),
-    ("/api/v1/agents?status=SLEEPY", 422),
-    ("/api/v1/events?limit=-1", 422),
-    ("/api/v1/events?min_score=2", 422),
-    ("/api/v1/events?cursor=%%%", 422),
-    ("/api/v1/events?cursor=bm90LWEtY3Vyc29y", 422),
-    ("/api/v1/events?since=yesterday", 422),
-    ("/api/v1/findings?severity=APOCALYPTIC", 422),
-    ("/api/v1/findings?status=MAYBE", 422),
-    ("/api/v1/agents/not-a-uuid", 422),
-    ("/api/v1/agents/00000000-0000-0000-0000-000000000000", 404),
-])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/v1/agents?limit=-1", 422),
+        ("/api/v1/agents?limit=0", 422),
+        ("/api/v1/agents?limit=501", 422),
+        ("/api/v1/agents?offset=-5", 422),
+        ("/api/v1/agents?limit=abc", 422),
+        ("/api/v1/agents?status=SLEEPY", 422),
+        ("/api/v1/events?limit=-1", 422),
+        ("/api/v1/events?min_score=2", 422),
+        ("/api/v1/events?cursor=%%%", 422),
+        ("/api/v1/events?cursor=bm90LWEtY3Vyc29y", 422),
+        ("/api/v1/events?since=yesterday", 422),
+        ("/api/v1/findings?severity=APOCALYPTIC", 422),
+        ("/api/v1/findings?status=MAYBE", 422),
+        ("/api/v1/agents/not-a-uuid", 422),
+        ("/api/v1/agents/00000000-0000-0000-0000-000000000000", 404),
+    ],
+)
 async def test_bad_queries(server: Server, path: str, status: int) -> None:
     r = await server.client.get(path, headers=server.headers())
     assert r.status_code == status, r.text
@@ -64,8 +67,11 @@ async def test_bad_events(server: Server) -> None:
         r = await server.client.post("/api/v1/events", json=body, headers=server.headers())
         assert r.status_code == 422, (body, r.text)
         assert r.json()["detail"]
-    r = await server.client.post("/api/v1/events", content=b"{not json",
-                                 headers={**server.headers(), "Content-Type": "application/json"})
+    r = await server.client.post(
+        "/api/v1/events",
+        content=b"{not json",
+        headers={**server.headers(), "Content-Type": "application/json"},
+    )
     assert r.status_code == 422
     # Nothing half-stored: only valid events exist afterwards.
     r = await server.client.get("/api/v1/events", headers=server.headers())
@@ -74,9 +80,17 @@ async def test_bad_events(server: Server) -> None:
 
 async def test_long_durations_and_upper_case_hashes_are_accepted(server: Server) -> None:
     agent = await _agent(server)
-    r = await server.client.post("/api/v1/events", json={
-        "agent_id": agent, "tool_name": "nightly_export", "input_hash": sha("i").upper(),
-        "output_hash": sha("o"), "duration_ms": 86_400_000}, headers=server.headers())
+    r = await server.client.post(
+        "/api/v1/events",
+        json={
+            "agent_id": agent,
+            "tool_name": "nightly_export",
+            "input_hash": sha("i").upper(),
+            "output_hash": sha("o"),
+            "duration_ms": 86_400_000,
+        },
+        headers=server.headers(),
+    )
     assert r.status_code == 201, r.text
     events = (await server.client.get("/api/v1/events", headers=server.headers())).json()
     assert events[0]["duration_ms"] == 86_400_000
@@ -85,35 +99,61 @@ async def test_long_durations_and_upper_case_hashes_are_accepted(server: Server)
 
 async def test_future_time_is_replaced_and_marked(server: Server) -> None:
     agent = await _agent(server)
-    r = await server.client.post("/api/v1/events", json={
-        "agent_id": agent, "tool_name": "t", "input_hash": sha("i"), "output_hash": sha("o"),
-        "occurred_at": "2999-01-01T00:00:00Z"}, headers=server.headers())
+    r = await server.client.post(
+        "/api/v1/events",
+        json={
+            "agent_id": agent,
+            "tool_name": "t",
+            "input_hash": sha("i"),
+            "output_hash": sha("o"),
+            "occurred_at": "2999-01-01T00:00:00Z",
+        },
+        headers=server.headers(),
+    )
     assert r.status_code == 201
     assert r.json()["clock_adjusted"] is True and not r.json()["timestamp"].startswith("2999")
 
 
 async def test_huge_body_is_413(server: Server) -> None:
     limit = server.runtime.settings.max_body_bytes
-    r = await server.client.post("/api/v1/agents", content=b"x" * (limit + 1),
-                                 headers={**server.headers(), "Content-Type": "application/json"})
+    r = await server.client.post(
+        "/api/v1/agents",
+        content=b"x" * (limit + 1),
+        headers={**server.headers(), "Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 
 
 async def test_batch_rejects_bad_events_alone(server: Server) -> None:
     agent = await _agent(server)
     good = {"agent_id": agent, "tool_name": "t", "input_hash": sha("i"), "output_hash": sha("o")}
-    r = await server.client.post("/api/v1/events/batch", json={"events": [
-        good, {**good, "duration_ms": -1}, "not an object", {**good, "tool_name": "u"},
-        {**good, "agent_id": "00000000-0000-0000-0000-000000000000"},
-    ]}, headers=server.headers())
+    r = await server.client.post(
+        "/api/v1/events/batch",
+        json={
+            "events": [
+                good,
+                {**good, "duration_ms": -1},
+                "not an object",
+                {**good, "tool_name": "u"},
+                {**good, "agent_id": "00000000-0000-0000-0000-000000000000"},
+            ]
+        },
+        headers=server.headers(),
+    )
     assert r.status_code == 202
     body = r.json()
     assert [x["status"] for x in body["results"]] == [
-        "accepted", "rejected", "rejected", "accepted", "rejected"]
+        "accepted",
+        "rejected",
+        "rejected",
+        "accepted",
+        "rejected",
+    ]
     assert body["accepted"] == 2 and body["rejected"] == 3
     assert body["results"][1]["error"][0]["loc"] == ["duration_ms"]
-    r = await server.client.post("/api/v1/events/batch", json={"events": [good] * 1001},
-                                 headers=server.headers())
+    r = await server.client.post(
+        "/api/v1/events/batch", json={"events": [good] * 1001}, headers=server.headers()
+    )
     assert r.status_code == 422
 
 
@@ -122,11 +162,17 @@ async def test_batch_is_idempotent_on_event_id(server: Server) -> None:
     import uuid
 
     agent = await _agent(server)
-    ev = {"agent_id": agent, "tool_name": "t", "input_hash": sha("i"), "output_hash": sha("o"),
-          "event_id": str(uuid.uuid4())}
+    ev = {
+        "agent_id": agent,
+        "tool_name": "t",
+        "input_hash": sha("i"),
+        "output_hash": sha("o"),
+        "event_id": str(uuid.uuid4()),
+    }
     for _ in range(3):
-        r = await server.client.post("/api/v1/events/batch", json={"events": [ev, ev]},
-                                     headers=server.headers())
+        r = await server.client.post(
+            "/api/v1/events/batch", json={"events": [ev, ev]}, headers=server.headers()
+        )
         assert r.status_code == 202
     for _ in range(100):
         events = (await server.client.get("/api/v1/events", headers=server.headers())).json()

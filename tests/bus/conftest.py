@@ -34,8 +34,10 @@ def redis_url() -> str:
     if not url:
         pytest.skip(f"set {REDIS_ENV}")
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
     try:
         client.ping()
     except redis.RedisError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 
@@ -100,6 +101,20 @@ async def test_memory_bus_refuses_events_over_capacity() -> None:
     await bus.close()
     with pytest.raises(BusUnavailable):
         await bus.publish([message(agent(0), 3)])
+
+
+async def test_memory_stream_ids_are_time_based_like_redis_ids() -> None:
+    # Ids must keep growing across restarts of the process (a fresh, empty bus), because the worker
+    # checkpoints the last applied id per shard: wall-clock ids give that, a counter would not.
+    bus = MemoryBus(shard_count=1)
+    before_ms = time.time_ns() // 1_000_000
+    await bus.publish([message(agent(1), seq) for seq in range(3)])
+    after_ms = time.time_ns() // 1_000_000
+    ids = [d.stream_id for d in await drain(bus.consumer(), 3)]
+    await bus.close()
+    parsed = [tuple(int(part) for part in stream_id.split("-")) for stream_id in ids]
+    assert parsed == sorted(set(parsed))
+    assert all(before_ms <= ms <= after_ms for ms, _ in parsed)
 
 
 async def test_create_bus_picks_the_implementation(tmp_path: object) -> None:

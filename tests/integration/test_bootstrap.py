@@ -16,9 +16,13 @@ from agentsentinel.settings import Settings
 
 async def _admin_count(runtime: Runtime) -> int:
     async with runtime.sessions() as session:
-        return int((await session.execute(
-            select(func.count()).select_from(ApiKey).where(ApiKey.scope == "admin")
-        )).scalar_one())
+        return int(
+            (
+                await session.execute(
+                    select(func.count()).select_from(ApiKey).where(ApiKey.scope == "admin")
+                )
+            ).scalar_one()
+        )
 
 
 async def test_concurrent_starts_mint_one_key(settings: Settings) -> None:

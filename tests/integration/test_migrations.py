@@ -41,7 +41,9 @@ def _cycle(url: str) -> list[set[str]]:
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
-def test_upgrade_downgrade_upgrade(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_upgrade_downgrade_upgrade(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
     else:

@@ -30,9 +30,16 @@ def _payload(agent_id: uuid.UUID, n: int) -> BusMessage:
     now = datetime.now(UTC).isoformat()
     digest = hashlib.sha256(str(n).encode()).hexdigest()
     payload = {
-        "event_id": event_id, "agent_id": str(agent_id), "tool_name": f"tool_{n % 7}",
-        "input_hash": digest, "output_hash": digest, "duration_ms": n % 1000,
-        "session_id": f"s{n // 50}", "status": "ok", "occurred_at": now, "received_at": now,
+        "event_id": event_id,
+        "agent_id": str(agent_id),
+        "tool_name": f"tool_{n % 7}",
+        "input_hash": digest,
+        "output_hash": digest,
+        "duration_ms": n % 1000,
+        "session_id": f"s{n // 50}",
+        "status": "ok",
+        "occurred_at": now,
+        "received_at": now,
         "clock_adjusted": False,
     }
     return BusMessage(message_id=event_id, agent_id=str(agent_id), payload=payload)
@@ -44,7 +51,9 @@ def _spawn_worker(settings: Settings, log_path: str) -> subprocess.Popen[bytes]:
         "AGENTSENTINEL_MODE": "production",
         "AGENTSENTINEL_SECRET_KEY": "k" * 48,
         "AGENTSENTINEL_DATABASE_URL": settings.resolved_database_url(),
-        "AGENTSENTINEL_REDIS_URL": settings.redis_url.get_secret_value() if settings.redis_url else "",
+        "AGENTSENTINEL_REDIS_URL": settings.redis_url.get_secret_value()
+        if settings.redis_url
+        else "",
         "AGENTSENTINEL_REDIS_PREFIX": settings.redis_prefix,
         "AGENTSENTINEL_SHARD_COUNT": str(settings.shard_count),
         "AGENTSENTINEL_LEASE_TTL_MS": "1500",
@@ -54,13 +63,17 @@ def _spawn_worker(settings: Settings, log_path: str) -> subprocess.Popen[bytes]:
     with open(log_path, "wb") as log:  # the child keeps its own descriptor
         return subprocess.Popen(
             [sys.executable, "-c", "from agentsentinel_cli.main import main; main()", "worker"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
 
 async def _count(runtime: Runtime) -> int:
     async with runtime.sessions() as session:
-        return int((await session.execute(select(func.count()).select_from(AgentEvent))).scalar_one())
+        return int(
+            (await session.execute(select(func.count()).select_from(AgentEvent))).scalar_one()
+        )
 
 
 async def _wait_for(runtime: Runtime, target: int, timeout: float) -> int:
@@ -73,8 +86,10 @@ async def _wait_for(runtime: Runtime, target: int, timeout: float) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="needs AGENTSENTINEL_TEST_DATABASE_URL "
-                    "and AGENTSENTINEL_TEST_REDIS_URL")
+@pytest.mark.skipif(
+    not (PG_URL and REDIS_URL),
+    reason="needs AGENTSENTINEL_TEST_DATABASE_URL and AGENTSENTINEL_TEST_REDIS_URL",
+)
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
     settings: Settings, tmp_path: object
@@ -91,7 +106,7 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
         first = _spawn_worker(settings, f"{tmp_path}/worker1.log")
         # Publish while the first worker consumes: it dies mid-stream, not after it.
         for start in range(0, TOTAL // 2, 500):
-            await publisher.bus.publish(messages[start:start + 500])
+            await publisher.bus.publish(messages[start : start + 500])
         reached = await _wait_for(publisher, 1500, timeout=60)
         assert 0 < reached < TOTAL, f"worker 1 made no progress ({reached})"
         first.send_signal(signal.SIGKILL)
@@ -99,7 +114,7 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
         killed_at = await _count(publisher)
 
         for start in range(TOTAL // 2, TOTAL, 500):
-            await publisher.bus.publish(messages[start:start + 500])
+            await publisher.bus.publish(messages[start : start + 500])
         second = _spawn_worker(settings, f"{tmp_path}/worker2.log")
         try:
             final = await _wait_for(publisher, TOTAL, timeout=120)
@@ -110,8 +125,9 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
         assert final == TOTAL, f"{final} of {TOTAL} stored (killed at {killed_at}); log: {log}"
         async with publisher.sessions() as session:
             ids = set((await session.execute(select(AgentEvent.id))).scalars().all())
-            distinct = (await session.execute(
-                text("SELECT count(DISTINCT id) FROM agent_events"))).scalar_one()
+            distinct = (
+                await session.execute(text("SELECT count(DISTINCT id) FROM agent_events"))
+            ).scalar_one()
         assert ids == expected_ids and distinct == TOTAL
         stats = await publisher.bus.stats()
         assert stats.get("dead_letters", 0) == 0
@@ -132,7 +148,7 @@ async def test_graceful_stop_drains_in_flight_events(settings: Settings) -> None
             session.add(Agent(id=agent, name="drain"))
         messages = [_payload(agent, n) for n in range(2000)]
         for start in range(0, len(messages), 500):
-            await runtime.bus.publish(messages[start:start + 500])
+            await runtime.bus.publish(messages[start : start + 500])
         await runtime.stop()
         stopped = True
         engine_runtime = Runtime(settings)

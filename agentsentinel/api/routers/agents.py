@@ -65,7 +65,9 @@ async def list_agents(
 
 
 @router.get("/agents/{agent_id}", response_model=AgentDetail, operation_id="get_agent")
-async def get_agent(agent_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+async def get_agent(
+    agent_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     """The agent with its grants, MCP connections, open findings count and score breakdown."""
     ensure_can_read_agent(principal, agent_id)
     agent = await svc.get_agent(session, agent_id, detail=True)
@@ -75,7 +77,9 @@ async def get_agent(agent_id: uuid.UUID, session: SessionDep, principal: Princip
         {**GrantRead.model_validate(g).model_dump(), "call_count_7d": counts.get(g.tool_name, 0)}
         for g in agent.grants
     ]
-    data["mcp_connections"] = [McpRead.model_validate(c).model_dump() for c in agent.mcp_connections]
+    data["mcp_connections"] = [
+        McpRead.model_validate(c).model_dump() for c in agent.mcp_connections
+    ]
     findings = await svc.open_findings_count(session, agent_id)
     data["open_findings_count"] = findings
     data["score"] = scores.score_read(agent, findings)
@@ -119,7 +123,10 @@ async def upsert_grant(
     grant, created = await svc.upsert_grant(session, agent_id, body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     counts = await svc.call_counts_7d(session, agent_id)
-    return {**GrantRead.model_validate(grant).model_dump(), "call_count_7d": counts.get(grant.tool_name, 0)}
+    return {
+        **GrantRead.model_validate(grant).model_dump(),
+        "call_count_7d": counts.get(grant.tool_name, 0),
+    }
 
 
 @router.patch("/grants/{grant_id}", response_model=GrantRead, operation_id="update_grant")
@@ -128,7 +135,10 @@ async def update_grant(
 ) -> dict[str, Any]:
     grant = await svc.update_grant(session, await svc.get_grant(session, grant_id), body)
     counts = await svc.call_counts_7d(session, grant.agent_id)
-    return {**GrantRead.model_validate(grant).model_dump(), "call_count_7d": counts.get(grant.tool_name, 0)}
+    return {
+        **GrantRead.model_validate(grant).model_dump(),
+        "call_count_7d": counts.get(grant.tool_name, 0),
+    }
 
 
 @router.delete("/grants/{grant_id}", status_code=204, operation_id="delete_grant")

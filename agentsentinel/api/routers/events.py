@@ -74,8 +74,12 @@ async def ingest_event(
     return result
 
 
-@router.post("/events/batch", status_code=202, response_model=BatchAccepted,
-             operation_id="ingest_events_batch")
+@router.post(
+    "/events/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    operation_id="ingest_events_batch",
+)
 async def ingest_batch(
     body: EventBatchCreate, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -93,8 +97,14 @@ async def ingest_batch(
             results.append({"index": index, "status": "rejected", "error": validated})
             continue
         if not principal.can_act_for(validated.agent_id):
-            results.append({"index": index, "event_id": validated.event_id, "status": "rejected",
-                            "error": "this key may not post events for that agent"})
+            results.append(
+                {
+                    "index": index,
+                    "event_id": validated.event_id,
+                    "status": "rejected",
+                    "error": "this key may not post events for that agent",
+                }
+            )
             continue
         candidates.append((index, validated))
         results.append({})  # placeholder, filled below in request order
@@ -102,18 +112,30 @@ async def ingest_batch(
     messages = []
     for index, event in candidates:
         if event.agent_id not in existing:
-            results[index] = {"index": index, "event_id": event.event_id, "status": "rejected",
-                              "error": "Agent not found"}
+            results[index] = {
+                "index": index,
+                "event_id": event.event_id,
+                "status": "rejected",
+                "error": "Agent not found",
+            }
             continue
         try:
             prepared = svc.prepare(event, runtime.settings, received)
         except InvalidInput as exc:
-            results[index] = {"index": index, "event_id": event.event_id, "status": "rejected",
-                              "error": exc.detail}
+            results[index] = {
+                "index": index,
+                "event_id": event.event_id,
+                "status": "rejected",
+                "error": exc.detail,
+            }
             continue
         messages.append(prepared.message)
-        results[index] = {"index": index, "event_id": prepared.message.message_id,
-                          "status": "accepted", "anomaly_score": None}
+        results[index] = {
+            "index": index,
+            "event_id": prepared.message.message_id,
+            "status": "accepted",
+            "anomaly_score": None,
+        }
     if messages:
         await svc.publish(runtime.bus, messages)
     accepted = sum(1 for r in results if r["status"] == "accepted")

@@ -23,8 +23,11 @@ router = APIRouter(tags=["findings"])
 RuleId = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
-@router.get("/agents/{agent_id}/findings", response_model=list[FindingRead],
-            operation_id="list_agent_findings")
+@router.get(
+    "/agents/{agent_id}/findings",
+    response_model=list[FindingRead],
+    operation_id="list_agent_findings",
+)
 async def list_agent_findings(
     agent_id: uuid.UUID,
     response: Response,

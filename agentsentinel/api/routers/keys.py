@@ -27,8 +27,13 @@ async def create_key(
 ) -> Any:
     """Create a key. The plaintext is in the response once and never again."""
     key, raw = await svc.create_key(
-        session, runtime.secret, name=body.name, scope=body.scope, agent_id=body.agent_id,
-        expires_at=body.expires_at, created_by=f"key:{principal.name}",
+        session,
+        runtime.secret,
+        name=body.name,
+        scope=body.scope,
+        agent_id=body.agent_id,
+        expires_at=body.expires_at,
+        created_by=f"key:{principal.name}",
     )
     return {**KeyRead.model_validate(key).model_dump(), "key": raw}
 
@@ -57,19 +62,26 @@ async def revoke_key(key_id: uuid.UUID, session: SessionDep, principal: AdminDep
 
 @router.post("/session", response_model=SessionRead, operation_id="create_session")
 async def create_session(
-    body: SessionCreate, request: Request, response: Response, runtime: RuntimeDep,
+    body: SessionCreate,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Exchange an API key or a one-time login token for an HttpOnly session cookie."""
     address = client_address(request, runtime.settings.trusted_proxies)
     wait = runtime.throttle.retry_after(address)
     if wait:
-        raise RateLimited("too many failed attempts; retry later", headers={"Retry-After": str(wait)})
+        raise RateLimited(
+            "too many failed attempts; retry later", headers={"Retry-After": str(wait)}
+        )
     key: ApiKey | None = None
     if body.key is not None:
         if looks_like_key(body.key):
             digest = hash_secret(runtime.secret, body.key)
-            key = (await session.execute(select(ApiKey).where(ApiKey.key_hash == digest))).scalar_one_or_none()
+            key = (
+                await session.execute(select(ApiKey).where(ApiKey.key_hash == digest))
+            ).scalar_one_or_none()
     else:
         assert body.token is not None
         digest = hash_secret(runtime.secret, "login|" + body.token)
@@ -86,20 +98,35 @@ async def create_session(
     ttl = runtime.settings.session_ttl_hours * 3600
     cookie, expires = sign_session(runtime.secret, key.id, ttl)
     response.set_cookie(
-        COOKIE_NAME, cookie, max_age=ttl, httponly=True, samesite="strict",
-        secure=request.url.scheme == "https", path="/",
+        COOKIE_NAME,
+        cookie,
+        max_age=ttl,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
     )
     from datetime import UTC, datetime
 
-    return {"scope": key.scope, "key_id": key.id, "key_name": key.name, "agent_id": key.agent_id,
-            "expires_at": datetime.fromtimestamp(expires, UTC)}
+    return {
+        "scope": key.scope,
+        "key_id": key.id,
+        "key_name": key.name,
+        "agent_id": key.agent_id,
+        "expires_at": datetime.fromtimestamp(expires, UTC),
+    }
 
 
 @router.get("/session", response_model=SessionRead, operation_id="get_session")
 async def get_session(principal: PrincipalDep) -> dict[str, Any]:
     """Who the caller is (the dashboard uses it to switch to a read-only UI)."""
-    return {"scope": principal.scope, "key_id": principal.key_id, "key_name": principal.name,
-            "agent_id": principal.agent_id, "expires_at": principal.session_expires}
+    return {
+        "scope": principal.scope,
+        "key_id": principal.key_id,
+        "key_name": principal.name,
+        "agent_id": principal.agent_id,
+        "expires_at": principal.session_expires,
+    }
 
 
 @router.delete("/session", status_code=204, operation_id="delete_session")

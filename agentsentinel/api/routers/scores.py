@@ -32,8 +32,11 @@ async def rescore(agent_id: uuid.UUID, session: SessionDep, _: AdminDep) -> Any:
     return svc.score_read(agent, await open_findings_count(session, agent_id))
 
 
-@router.get("/agents/{agent_id}/score/history", response_model=list[ScoreHistoryItem],
-            operation_id="get_score_history")
+@router.get(
+    "/agents/{agent_id}/score/history",
+    response_model=list[ScoreHistoryItem],
+    operation_id="get_score_history",
+)
 async def score_history(
     agent_id: uuid.UUID,
     session: SessionDep,
@@ -48,7 +51,9 @@ async def score_history(
 
 
 @router.get("/agents/{agent_id}/baseline", operation_id="get_baseline")
-async def baseline(agent_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+async def baseline(
+    agent_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     """What the detector has learned about the agent (empty until it has seen events)."""
     ensure_can_read_agent(principal, agent_id)
     await get_agent(session, agent_id)
@@ -61,7 +66,8 @@ async def baseline(agent_id: uuid.UUID, session: SessionDep, principal: Principa
         "agent_id": str(agent_id),
         "maturity": "none" if row is None else "learning",
         "event_count": 0 if row is None else row.event_count,
-        "last_event_at": None if row is None or row.last_event_at is None
+        "last_event_at": None
+        if row is None or row.last_event_at is None
         else row.last_event_at.isoformat(),
         "tools": {},
         "transitions": [],
