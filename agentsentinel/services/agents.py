@@ -151,7 +151,7 @@ def definition_hash(name: str, description: str | None, schema: dict[str, Any] |
 
 
 def _classify(grant: ToolGrant) -> None:
-    from agentsentinel.posture.classifier import ToolOverride, classify_tool
+    from agentsentinel.posture import ToolOverride, classify_tool
 
     override = ToolOverride.from_dict(grant.override) if grant.override else None
     result = classify_tool(
