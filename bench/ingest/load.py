@@ -262,14 +262,19 @@ async def _run_singles(
     return latencies, statuses, scored, time.perf_counter() - started
 
 
-CpuProbe = Callable[[], dict[str, float]]
+CpuProbe = Callable[[], Awaitable[dict[str, float]]]
 
 
 def cpu_share(before: dict[str, float], after: dict[str, float], wall_s: float) -> dict[str, float]:
-    """CPU used per process during a phase, in cores (1.0 = one core busy)."""
+    """CPU used per process during a phase, in cores (1.0 = one core busy). ``machine`` is the
+    whole machine; ``other`` is what the listed processes do not explain (other tenants)."""
     if wall_s <= 0:
         return {}
-    return {k: (after[k] - before.get(k, 0.0)) / wall_s for k in after}
+    shares = {k: (after[k] - before.get(k, 0.0)) / wall_s for k in after}
+    if "machine" in shares:
+        listed = sum(v for k, v in shares.items() if k != "machine")
+        shares["other"] = max(0.0, shares["machine"] - listed)
+    return shares
 
 
 async def single_phase(
@@ -280,10 +285,10 @@ async def single_phase(
     measured = factory.singles(n)
     async with _client(base_url, concurrency) as client:
         await _run_singles(client, warm, concurrency, tracker)
-        before = cpu()
+        before = await cpu()
         latencies, statuses, scored, wall = await _run_singles(client, measured, concurrency,
                                                                tracker)
-        after = cpu()
+        after = await cpu()
     return SingleResult(concurrency, n, warmup, LatencyStats.of(latencies, wall), dict(statuses),
                         scored, cpu_share(before, after, wall))
 
@@ -388,14 +393,14 @@ async def batch_phase(
                     elif item.get("status") != "accepted":
                         tracker.note(f"batch item rejected: {str(item.get('error'))[:200]}")
 
-        cpu0 = cpu()
+        cpu0 = await cpu()
         t0 = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
         api_wall = time.perf_counter() - t0
-        cpu1 = cpu()
+        cpu1 = await cpu()
     n, done = await wait_rows(count, baseline + accepted, alive)
     persisted_wall = time.perf_counter() - t0 if done else None
-    cpu2 = cpu()
+    cpu2 = await cpu()
     if not done:
         tracker.note(f"batch phase: only {n - baseline} of {accepted} accepted events persisted "
                      "(row count stalled for 60 s)")

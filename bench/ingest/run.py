@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from bench.ingest.servers import (
     Deployment,
     ServerFailure,
     embedded,
+    proc_cpu_seconds,
     production,
 )
 
@@ -133,14 +134,37 @@ def _machine_busy_s() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_probe(deployment: Deployment) -> Callable[[], dict[str, float]]:
-    def probe() -> dict[str, float]:
-        sample = {p.name: p.cpu_seconds() for p in deployment.processes}
+def background_load(seconds: float = 3.0) -> float:
+    """Cores the machine is busy with before the bench starts anything (other tenants)."""
+    before = _machine_busy_s()
+    time.sleep(seconds)
+    return (_machine_busy_s() - before) / seconds
+
+
+class CpuProbe:
+    """Cumulative CPU seconds per role: server processes, their Postgres backends and Redis,
+    the load generator, and the whole machine. A pid that exits keeps its last value."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.seen: dict[str, dict[int, float]] = {}
+
+    async def __call__(self) -> dict[str, float]:
+        sample = {p.name: p.cpu_seconds() for p in self.deployment.processes}
+        try:
+            services = await self.deployment.rows.service_pids()
+        except Exception:
+            services = {}
+        for name, pids in services.items():
+            seen = self.seen.setdefault(name, {})
+            for pid in pids:
+                seconds = proc_cpu_seconds(pid)
+                if seconds is not None:
+                    seen[pid] = seconds
+            sample[name] = sum(seen.values())
         sample["loadgen"] = time.process_time()
         sample["machine"] = _machine_busy_s()
         return sample
-
-    return probe
 
 
 # One mode -----------------------------------------------------------------------------------
@@ -186,7 +210,7 @@ def _log(mode: str, text: str) -> None:
 
 async def _measure(dep: Deployment, plan: Plan, result: ModeResult, tracker: load.Tracker) -> None:
     mode = dep.mode
-    cpu = cpu_probe(dep)
+    cpu = CpuProbe(dep)
     _log(mode, f"server up at {dep.base_url}; creating {N_AGENTS} agents")
     async with httpx.AsyncClient(base_url=dep.base_url, timeout=30.0) as client:
         agents = await load.setup_fleet(client, dep.admin_key, N_AGENTS, tracker, seed=7)
@@ -246,7 +270,7 @@ def _num(value: float | None, digits: int = 1) -> str:
 def _cpu(shares: dict[str, float]) -> str:
     parts = [f"{k} {v:.2f}" for k, v in shares.items() if k != "machine"]
     if "machine" in shares:
-        parts.append(f"all {shares['machine']:.2f}")
+        parts.append(f"(machine {shares['machine']:.2f})")
     return " · ".join(parts)
 
 
@@ -360,12 +384,14 @@ def render(results: list[ModeResult], env: dict[str, Any], plan: Plan) -> str:
         f"Reproduce: `{COMMAND}{' --quick' if plan.quick else ''}`",
         "",
         f"Machine: {env['cpu_count']} CPU cores ({env['cpu_model']}), {env['mem_gb']} GB RAM, "
-        f"Python {env['python']}, {env['platform']}. "
+        f"Python {env['python']}, {env['platform']}; background load before the run "
+        f"{env.get('background_load_cores', '?')} cores. "
         + "; ".join(f"{r.mode}: {r.description} "
                     + ", ".join(f"{k} {v}" for k, v in r.versions.items())
                     for r in results if r.description) + ".",
         "",
-        f"Load: {N_AGENTS} agents with 5 granted tools each and one agent-scoped key each; every "
+        f"Load: {N_AGENTS} agents with 5 tools each (granted through the API) and one "
+        "agent-scoped key each; every "
         "request is a distinct valid event (random SHA-256 hashes, client `event_id`, sessions, "
         f"sizes, target hashes). Single events: {plan.warmup:,} warm-up requests (excluded) then "
         f"{plan.singles:,} measured requests per concurrency level, one keep-alive "
@@ -373,9 +399,10 @@ def render(results: list[ModeResult], env: dict[str, Any], plan: Plan) -> str:
         f"batches of {BATCH_SIZE}, {BATCH_CONCURRENCY} concurrent clients; \"persisted\" polls "
         "`count(*)` of `agent_events` every 50 ms until every accepted event is there. "
         "The load generator runs on the same machine and competes for the same cores as the "
-        "server, Postgres and Redis (its share is the `loadgen` CPU figure; `all` is the whole "
-        "machine, out of "
-        f"{env['cpu_count']}).",
+        "server, Postgres and Redis. CPU figures are cores busy during the measured phase "
+        "(1.00 = one core): the server processes, `postgres` (backends of the bench database), "
+        "`redis` (the whole redis-server), `loadgen` (this script), `other` (the rest of the "
+        f"machine: other tenants) and the machine total, out of {env['cpu_count']}.",
         "",
         table(results),
         "",
@@ -435,11 +462,15 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     env = environment()
+    env["background_load_cores"] = round(background_load(), 2)
+    if env["background_load_cores"] > 0.25:
+        print(f"warning: the machine is already busy ({env['background_load_cores']:.2f} cores) "
+              "before the bench starts: figures will be depressed and noisy", file=sys.stderr)
     results: list[ModeResult] = []
     try:
         for mode in modes:
             results.append(asyncio.run(run_mode(mode, plan, stamp, args)))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM (cancels the run)
         print("\ninterrupted: servers stopped, temporary data removed", file=sys.stderr)
         return 130
     section = render(results, env, plan)

@@ -57,7 +57,7 @@ class ServerProcess:
     proc: subprocess.Popen[bytes]
     log_path: Path
     log_file: IO[bytes]
-    _cpu_ticks: int = 0
+    _cpu_seconds: float = 0.0
 
     @property
     def pid(self) -> int:
@@ -76,13 +76,11 @@ class ServerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def cpu_seconds(self) -> float:
-        """user + system CPU time of the process (Linux /proc), or the last value seen."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            self._cpu_ticks = int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-        return self._cpu_ticks / os.sysconf("SC_CLK_TCK")
+        """user + system CPU time of the process, or the last value seen once it has exited."""
+        seconds = proc_cpu_seconds(self.pid)
+        if seconds is not None:
+            self._cpu_seconds = seconds
+        return self._cpu_seconds
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> int | None:
         """SIGTERM the process group, wait ``grace_s``, then SIGKILL. Returns the exit code."""
@@ -104,6 +102,15 @@ class ServerProcess:
         # start_new_session=True made the child its own process-group leader (pgid == pid).
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
+
+
+def proc_cpu_seconds(pid: int) -> float | None:
+    """user + system CPU seconds of ``pid`` from Linux /proc (None if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def start_process(
@@ -206,6 +213,10 @@ class RowStore(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    async def service_pids(self) -> dict[str, list[int]]:
+        """Pids of the backing services working for this deployment (for CPU accounting)."""
+        return {}
+
 
 class SqliteRows(RowStore):
     def __init__(self, path: Path) -> None:
@@ -240,8 +251,22 @@ class SqliteRows(RowStore):
 
 
 class PostgresRows(RowStore):
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, dbname: str, redis_pid: int | None) -> None:
         self.conn = conn
+        self.dbname = dbname
+        self.redis_pid = redis_pid
+
+    async def service_pids(self) -> dict[str, list[int]]:
+        # Backends of the bench database except this polling connection; Redis is shared with
+        # anything else running on the machine.
+        rows = await self.conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            self.dbname,
+        )
+        pids = {"postgres": [int(r[0]) for r in rows]}
+        if self.redis_pid:
+            pids["redis"] = [self.redis_pid]
+        return pids
 
     async def count(self) -> int:
         return int(await self.conn.fetchval("SELECT count(*) FROM agent_events"))
@@ -336,6 +361,7 @@ async def production(stamp: str, pg_admin_dsn: str, redis_url: str) -> AsyncIter
         try:
             info = await redis_client.info("server")
             redis_version = str(info.get("redis_version", "?"))
+            redis_pid = int(info.get("process_id", 0)) or None
         finally:
             await redis_client.aclose()
         port = free_port()
@@ -360,7 +386,7 @@ async def production(stamp: str, pg_admin_dsn: str, redis_url: str) -> AsyncIter
             "worker", [str(SENTINEL), "worker"], env, _log_path(stamp, "production", "worker"), tmp,
         ))
         admin_key = await read_key_file(key_file, processes)
-        rows = PostgresRows(await asyncpg.connect(db_dsn))
+        rows = PostgresRows(await asyncpg.connect(db_dsn), dbname, redis_pid)
         yield Deployment(
             "production", base_url, admin_key, processes, rows,
             "1 x `sentinel api` + 1 x `sentinel worker` (Postgres + Redis Streams)",

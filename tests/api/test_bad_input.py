@@ -184,3 +184,20 @@ async def test_batch_is_idempotent_on_event_id(server: Server) -> None:
     assert len(events) == 1
     r = await server.client.post("/api/v1/events", json=ev, headers=server.headers())
     assert r.status_code == 201 and r.json()["status"] == "duplicate"
+
+
+async def test_many_concurrent_single_events_are_all_scored_in_time(server: Server) -> None:
+    """More waiting requests than pooled connections must not starve the worker."""
+    import asyncio
+
+    agent = await _agent(server)
+
+    async def post(n: int) -> str:
+        r = await server.client.post("/api/v1/events", json={
+            "agent_id": agent, "tool_name": "t", "input_hash": sha(str(n)),
+            "output_hash": sha("o")}, headers=server.headers())
+        assert r.status_code == 201, r.text
+        return str(r.json()["status"])
+
+    statuses = await asyncio.gather(*(post(n) for n in range(48)))
+    assert statuses.count("accepted") == 48, statuses

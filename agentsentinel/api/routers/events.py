@@ -50,6 +50,9 @@ async def ingest_event(
     if not await svc.agent_ids_existing(session, {body.agent_id}):
         raise svc.not_found_agent()
     prepared = svc.prepare(body, runtime.settings, svc.now())
+    # Give the connection back before waiting for the worker: a request must never hold a pooled
+    # connection while the worker (which needs one to store the event) is what it waits for.
+    await session.commit()
     message = dataclasses.replace(prepared.message, reply_to=runtime.bus.instance_id)
     bus = runtime.bus
     bus.expect_reply(message.message_id)
@@ -136,6 +139,7 @@ async def ingest_batch(
             "status": "accepted",
             "anomaly_score": None,
         }
+    await session.commit()  # release the connection before talking to the bus
     if messages:
         await svc.publish(runtime.bus, messages)
     accepted = sum(1 for r in results if r["status"] == "accepted")
