@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -141,7 +142,15 @@ def _load_or_create_secret(data_dir: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        # Another process is creating it: wait (briefly) for its content rather than read "".
+        for _ in range(50):
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise RuntimeError(
+            f"{path} exists but is empty; delete it to generate a new secret"
+        ) from None
     with os.fdopen(fd, "w") as handle:
         value = secrets.token_hex(32)
         handle.write(value)

@@ -75,7 +75,8 @@ class Principal:
         return self.is_admin or (self.scope is Scope.AGENT and self.agent_id == agent_id)
 
 
-def _usable(key: ApiKey | None) -> bool:
+def key_is_usable(key: ApiKey | None) -> bool:
+    """Active, unexpired, and (agent keys) still bound to an agent."""
     if key is None or not key.is_active:
         return False
     if key.expires_at is not None and key.expires_at <= datetime.now(UTC):
@@ -117,7 +118,7 @@ async def authenticate(
     else:
         # Not a guess at a key, so not counted towards the failed-auth throttle.
         raise Unauthenticated("missing X-API-Key header")
-    if not _usable(key):
+    if not key_is_usable(key):
         runtime.throttle.record_failure(address)
         raise Unauthenticated("invalid, expired or revoked API key")
     assert key is not None

@@ -198,11 +198,9 @@ class EventIngestService:
         latest_tool: dict[tuple[uuid.UUID, str], datetime] = {}
         for row in rows:
             agent_id, ts = row["agent_id"], row["ts"]
-            if ts > latest_agent.get(agent_id, ts.min.replace(tzinfo=ts.tzinfo)):
-                latest_agent[agent_id] = ts
+            latest_agent[agent_id] = max(ts, latest_agent.get(agent_id, ts))
             key = (agent_id, row["tool_name"])
-            if ts > latest_tool.get(key, ts.min.replace(tzinfo=ts.tzinfo)):
-                latest_tool[key] = ts
+            latest_tool[key] = max(ts, latest_tool.get(key, ts))
         for agent_id, ts in latest_agent.items():
             await session.execute(
                 update(Agent)

@@ -28,6 +28,7 @@ if str(REPO) not in sys.path:  # run as a script: make the repo importable
     sys.path.insert(0, str(REPO))
 
 from agentsentinel.posture import ToolClassification, classify_tool  # noqa: E402
+from bench.readme import replace_section  # noqa: E402
 from tests.posture.corpus import (  # noqa: E402
     CORPUS,
     Counts,
@@ -188,23 +189,7 @@ def render(full: Accuracy, holdout: Accuracy, speed: list[tuple[str, int, float,
 
 
 def write_readme(section: str) -> None:
-    if README.exists():
-        text = README.read_text()
-    else:
-        text = (
-            "# Benchmarks\n\nEach section is produced by the script of the same name in this "
-            "folder and says how to reproduce it.\n"
-        )
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        if text and not text.endswith("\n"):
-            text += "\n"
-        README.write_text(text + "\n" + section)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    README.write_text("".join(lines[:start]) + section + ("\n" + tail if tail else ""))
+    replace_section(SECTION, section, README)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

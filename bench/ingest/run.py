@@ -42,6 +42,7 @@ from bench.ingest.servers import (
     proc_cpu_seconds,
     production,
 )
+from bench.readme import replace_section
 
 README = REPO / "bench" / "README.md"
 SECTION = "## Ingest"
@@ -420,21 +421,7 @@ def render(results: list[ModeResult], env: dict[str, Any], plan: Plan) -> str:
 
 
 def write_readme(section: str) -> None:
-    if README.exists():
-        text = README.read_text()
-    else:
-        text = ("# Benchmarks\n\nEach section is produced by the script of the same name in this "
-                "folder and says how to reproduce it.\n")
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        if text and not text.endswith("\n"):
-            text += "\n"
-        README.write_text(text + "\n" + section)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    README.write_text("".join(lines[:start]) + section + ("\n" + tail if tail else ""))
+    replace_section(SECTION, section, README)
 
 
 # CLI ----------------------------------------------------------------------------------------

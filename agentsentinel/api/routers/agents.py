@@ -15,6 +15,7 @@ from agentsentinel.api.deps import (
     ensure_can_act_for,
     ensure_can_read_agent,
 )
+from agentsentinel.errors import Forbidden
 from agentsentinel.schemas.agent import (
     AgentCreate,
     AgentDetail,
@@ -117,8 +118,6 @@ async def upsert_grant(
     """Grant a tool (or update the grant). Scope, capabilities and danger are derived here."""
     ensure_can_act_for(principal, agent_id)
     if body.override is not None and not principal.is_admin:
-        from agentsentinel.errors import Forbidden
-
         raise Forbidden("only admin keys may override a tool's classification")
     grant, created = await svc.upsert_grant(session, agent_id, body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from agentsentinel.api.deps import AdminDep, PrincipalDep, RuntimeDep, SessionDep, _usable
+from agentsentinel.api.deps import AdminDep, PrincipalDep, RuntimeDep, SessionDep, key_is_usable
 from agentsentinel.auth.keys import hash_secret, looks_like_key
 from agentsentinel.auth.sessions import COOKIE_NAME, sign_session
 from agentsentinel.auth.throttle import client_address
@@ -91,7 +92,7 @@ async def create_session(
         if token is not None and token.used_at is None and token.expires_at > utcnow():
             token.used_at = utcnow()  # one-time: consumed even if the key turns out unusable
             key = await session.get(ApiKey, token.key_id)
-    if not _usable(key):
+    if not key_is_usable(key):
         runtime.throttle.record_failure(address)
         raise Unauthenticated("invalid, expired or already used credentials")
     assert key is not None
@@ -106,8 +107,6 @@ async def create_session(
         secure=request.url.scheme == "https",
         path="/",
     )
-    from datetime import UTC, datetime
-
     return {
         "scope": key.scope,
         "key_id": key.id,
