@@ -70,9 +70,12 @@ class Runtime:
             self.usage.start()
         run_worker = self.settings.worker_in_process if worker is None else worker
         if run_worker:
+            from agentsentinel.worker.behavior import DetectorPipeline
             from agentsentinel.worker.ingest import EventIngestService
 
-            self.ingest = EventIngestService(self.bus, self.sessions, self.settings)
+            self.ingest = EventIngestService(
+                self.bus, self.sessions, self.settings, scorer=DetectorPipeline(self.settings)
+            )
             self.ingest.start()
 
     async def stop(self) -> None:

@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(default=5, ge=1, le=100)
     lease_ttl_ms: int = Field(default=10_000, ge=500)
     worker_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Behavior engine
+    # Acks wait for the checkpoint, so it must come well before the bus re-hands idle entries (5 s).
+    checkpoint_interval_ms: int = Field(default=2_000, ge=100, le=4_000)
+    shared_checkpoint_s: float = Field(default=30.0, ge=1.0)
+    profile_refresh_s: float = Field(default=30.0, ge=0.0)
+    silence_check_s: float = Field(default=60.0, ge=1.0)
+    # Trust engine (agentsentinel/trust/engine.py)
+    trust_weight_posture: float = Field(default=0.45, ge=0.0, le=1.0)
+    trust_weight_behavior: float = Field(default=0.45, ge=0.0, le=1.0)
+    trust_weight_recency: float = Field(default=0.10, ge=0.0, le=1.0)
+    trust_hysteresis: float = Field(default=2.0, ge=0.0, le=20.0)
+    trust_debounce_ms: int = Field(default=1_000, ge=0, le=60_000)
+    trust_refresh_s: float = Field(default=300.0, ge=5.0)
     redis_prefix: str = "agentsentinel"
     retention_days: int = Field(default=90, ge=1)
     future_skew_seconds: int = Field(default=300, ge=0)

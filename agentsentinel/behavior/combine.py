@@ -1,8 +1,9 @@
 """Combining sub-signal p-values and calibrating the result against recent fleet traffic.
 
-**Combination.** Sub-signals are grouped into families (tool, transition, destination, repeats,
-magnitude, rate, ramp, time of day, errors, definition drift); inside a family the smallest
-p-value is Bonferroni-corrected. Across the ``L`` families that apply to the event we compute
+**Combination.** Sub-signals are grouped into families (tool, transition, destination,
+exfiltration, repeats, magnitude, rate, ramp, time of day, errors, definition drift); inside a
+family the smallest p-value is Bonferroni-corrected. Across the ``L`` families that apply to the
+event we compute
 
 * a Fisher-type **truncated product** of the p-values below ``tau`` (exact null distribution,
   :func:`~agentsentinel.behavior.stats.truncated_product`) — many moderately unusual signals

@@ -67,6 +67,9 @@ class DetectorConfig:
         default_factory=lambda: dict(DEFAULT_CAPABILITY_RISK_P)
     )
     unknown_tool_risk_p: float = 1e-3
+    #: An ungranted call whose p is at most this (every risky capability above; not harmless or
+    #: unknown tools) is a policy violation: always quarantined and recorded as an alarm.
+    policy_violation_p: float = 1e-4
     #: Optional classifier for tools that no profile grants (name -> capability names).
     capability_lookup: Callable[[str], frozenset[str]] | None = None
 
@@ -120,9 +123,9 @@ class DetectorConfig:
     deployment_confirm_s: float = 6 * 3600.0
 
     # --- silence ----------------------------------------------------------------------------
-    #: Report a silence when its p-value is at most this (1e-4 alerted ~1 % of benign agent-days
-    #: on the synthetic fleet of bench/detection).
-    silence_max_p: float = 1e-4
+    #: Report a silence when its p-value is at most this (5e-5 alerted ~1 % of benign agent-days
+    #: on the dev seeds of the synthetic fleet of bench/detection).
+    silence_max_p: float = 5e-5
     silence_min_expected: float = 3.0
     silence_fleet_strength: float = 100.0
     #: Agents younger than this (event time since their first event) are never reported silent.

@@ -28,13 +28,15 @@ from agentsentinel.behavior.signals.context import START, TAINT, EventContext, S
 from agentsentinel.behavior.signals.destination import DestinationNovelty, HashRepeats
 from agentsentinel.behavior.signals.drift import DefinitionDrift
 from agentsentinel.behavior.signals.errors import ErrorRate
+from agentsentinel.behavior.signals.exfiltration import Exfiltration
 from agentsentinel.behavior.signals.magnitude import Magnitudes
 from agentsentinel.behavior.signals.rate import HOUR_S, BurstRate, SlowRamp, hour_slot, window_label
 from agentsentinel.behavior.signals.silence import (
+    crossed_quiet,
     expected_between,
     gap_p_value,
     gap_position,
-    in_core_hours,
+    mid_activity,
 )
 from agentsentinel.behavior.signals.time_of_day import SLOTS, TimeOfDay
 from agentsentinel.behavior.signals.tool_rarity import ToolRarity
@@ -100,8 +102,9 @@ class Detector:
         self._arguments = Magnitudes(cfg, metrics=True)
         self._families: tuple[Signal, ...] = (
             ToolRarity(cfg),  # must run first: sets ctx.q_tool / ctx.p_tool for transitions
-            TransitionRarity(cfg),
+            TransitionRarity(cfg),  # sets ctx.exfil for risky external writes with a target
             DestinationNovelty(cfg),
+            Exfiltration(cfg),  # must follow both: combines their p-values
             HashRepeats(cfg),
             self._magnitudes,
             self._arguments,
@@ -213,15 +216,23 @@ class Detector:
                 groups.append(p)
         raw_p = combine(groups, cfg.truncation_tau)
         anomaly = fleet.calibrator.score(raw_p, t if fclock is None or t > fclock else fclock)
-        quarantined = anomaly >= cfg.quarantine_threshold and not self._released(ctx, learn)
-        reasons = self._reasons(ctx) if anomaly >= cfg.reason_min_score else ()
+        # A risky tool used without a grant is a policy violation, not only a rare event: it is
+        # quarantined and raised as an alarm whatever the calibration says (a small fleet's
+        # calibration cannot reach the top of the scale).
+        violation = ctx.signals.get("ungranted_tool", 1.0) <= cfg.policy_violation_p
+        quarantined = (anomaly >= cfg.quarantine_threshold or violation) and not self._released(
+            ctx, learn
+        )
+        reasons = self._reasons(ctx) if anomaly >= cfg.reason_min_score or violation else ()
         result = ScoreResult(anomaly, raw_p, reasons, quarantined, ctx.signals)
         if learn:
             if not quarantined:
                 self._learn(ctx)
             self._observe(ctx)
             self._calibrate(agent, raw_p, t, quarantined)
-            if anomaly >= cfg.alarm_threshold:
+            if violation:
+                self._record_alarm(ctx, max(anomaly, cfg.alarm_saturation), reasons)
+            elif anomaly >= cfg.alarm_threshold:
                 self._record_alarm(ctx, anomaly, reasons)
         return result
 
@@ -291,14 +302,15 @@ class Detector:
         for learner in self._learners:
             learner(ctx, w_a, w_s)
         clock = agent.clock
-        if clock is not None and t > clock:
-            profile = agent.rate.profile
-            expected = expected_between(profile.means, clock, t)
-            core = in_core_hours(profile.core, clock)
-            b = math.floor(gap_position(expected))
-            (agent.gaps_core if core else agent.gaps).add(b, w_a)
+        profile = agent.rate.profile
+        if clock is not None and t > clock and profile.daily > 0.0:
+            means = profile.means
+            days = expected_between(means, clock, t) / profile.daily
+            mid = mid_activity(means, profile.max_mean, clock)
+            b = math.floor(gap_position(days))
+            (agent.gaps_core if mid else agent.gaps).add(b, w_a)
             fleet = self._fleet
-            (fleet.gaps_core if core else fleet.gaps).add(b, w_s)
+            (fleet.gaps_core if mid else fleet.gaps).add(b, w_s)
 
     def _calibrate(self, agent: AgentState, raw_p: float, t: float, quarantined: bool) -> None:
         """Add the event to the fleet calibration, at most one tail event per agent per hour.
@@ -445,22 +457,12 @@ class Detector:
                 agent.silence = None
                 continue
             profile = agent.rate.profile
-            expected = expected_between(profile.means, clock, t_now)
-            if expected < cfg.silence_min_expected:
+            means = profile.means
+            expected = expected_between(means, clock, t_now)
+            if expected < cfg.silence_min_expected or profile.daily <= 0.0:
                 agent.silence = None
                 continue
-            core = in_core_hours(profile.core, clock)
-            fleet = self._fleet
-            fleet_scale = fleet.decay.scale(fleet.clock) if fleet.clock is not None else 1.0
-            p = gap_p_value(
-                agent.gaps_core if core else agent.gaps,
-                agent.decay.scale(clock),
-                fleet.gaps_core if core else fleet.gaps,
-                fleet_scale,
-                expected,
-                cfg.tail_mass,
-                cfg.silence_fleet_strength,
-            )
+            p = self._silence_p(agent, clock, t_now, expected / profile.daily)
             if p > cfg.silence_max_p:
                 agent.silence = None
                 continue
@@ -478,6 +480,37 @@ class Detector:
             agent.silence = alert
             alerts.append(alert)
         return alerts
+
+    def _silence_p(self, agent: AgentState, clock: float, t_now: float, days: float) -> float:
+        """p-value of the open gap (see :mod:`~agentsentinel.behavior.signals.silence`)."""
+        cfg = self.config
+        profile = agent.rate.profile
+        fleet = self._fleet
+        own_scale = agent.decay.scale(clock)
+        fleet_scale = fleet.decay.scale(fleet.clock) if fleet.clock is not None else 1.0
+        day_scale = gap_p_value(
+            agent.gaps,
+            own_scale,
+            fleet.gaps,
+            fleet_scale,
+            days,
+            cfg.tail_mass,
+            cfg.silence_fleet_strength,
+        )
+        if not mid_activity(profile.means, profile.max_mean, clock):
+            return day_scale
+        p = gap_p_value(
+            agent.gaps_core,
+            own_scale,
+            fleet.gaps_core,
+            fleet_scale,
+            days,
+            cfg.tail_mass,
+            cfg.silence_fleet_strength,
+        )
+        if crossed_quiet(profile.means, profile.max_mean, clock, t_now) and day_scale > p:
+            return day_scale
+        return p
 
     # ----------------------------------------------------------------------------- state
 

@@ -35,7 +35,7 @@ from agentsentinel.behavior.signals.time_of_day import SlotCounts
 
 AGENT_MAGIC = b"ASBA"
 SHARED_MAGIC = b"ASBS"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: silence gaps in days of missed activity (was: expected calls)
 _HEADER = struct.Struct(">4sH")
 
 
@@ -84,60 +84,19 @@ class SessionState:
         return out
 
 
-class AgentState:
-    """Everything the detector has learned about one agent."""
+class _Models:
+    """The models an agent and a peer group both keep (pooled over members for a peer group)."""
 
-    __slots__ = (
-        "agent_id",
-        "calibration_quiet_until",
-        "clock",
-        "decay",
-        "definitions",
-        "errors",
-        "events_seen",
-        "first_seen",
-        "gaps",
-        "gaps_core",
-        "hists",
-        "last_session",
-        "ledger",
-        "novelty",
-        "probation",
-        "rate",
-        "repeats",
-        "sessions",
-        "silence",
-        "successors",
-        "targets",
-        "tod",
-        "tools",
-    )
+    __slots__ = ("errors", "hists", "novelty", "repeats", "successors", "tod", "tools")
 
-    def __init__(self, agent_id: str, config: DetectorConfig) -> None:
-        self.agent_id = agent_id
-        self.decay = ForwardDecay(config.half_life_s)
-        self.clock: float | None = None
-        self.first_seen: float | None = None
-        self.events_seen = 0
+    def __init__(self) -> None:
         self.tools = DecayedCounts()
         self.successors: dict[str, DecayedCounts] = {}
         self.novelty: dict[str, NoveltyCounts] = {}
-        self.targets: dict[str, None] = {}
         self.repeats = RepeatCounts()
         self.hists: dict[str, dict[str, LogHistogram]] = {}
-        self.rate = RateState(config.rate_windows, config.nb_max_shape)
         self.tod = SlotCounts()
         self.errors = ErrorCounts()
-        self.definitions: dict[str, str] = {}
-        self.sessions: dict[str, SessionState] = {}
-        self.last_session = ""
-        self.ledger = AlarmLedger()
-        self.gaps = LogHistogram()  # gaps that started outside core hours
-        self.gaps_core = LogHistogram()  # gaps that started in core hours
-        self.silence: SilenceAlert | None = None  # derived by check_silence, not persisted
-        self.calibration_quiet_until = -math.inf
-        # tool -> [first quarantined at, sessions with quarantined calls, last such session]
-        self.probation: dict[str, list[Any]] = {}
 
     def rescale(self, f: float) -> None:
         """Multiply every decayed count by ``f`` (forward-decay renormalisation)."""
@@ -151,9 +110,79 @@ class AgentState:
         for per_tool in self.hists.values():
             for hist in per_tool.values():
                 hist.rescale(f)
-        self.rate.rescale(f)
         self.tod.rescale(f)
         self.errors.rescale(f)
+
+    def _models_json(self) -> dict[str, Any]:
+        return {
+            "tools": self.tools.to_json(),
+            "succ": {k: v.to_json() for k, v in self.successors.items()},
+            "nov": {k: v.to_json() for k, v in self.novelty.items()},
+            "rep": self.repeats.to_json(),
+            "hist": {k: {f: h.to_json() for f, h in v.items()} for k, v in self.hists.items()},
+            "tod": self.tod.to_json(),
+            "err": self.errors.to_json(),
+        }
+
+    def _load_models(self, data: dict[str, Any]) -> None:
+        self.tools = DecayedCounts.from_json(data["tools"])
+        self.successors = {str(k): DecayedCounts.from_json(v) for k, v in data["succ"].items()}
+        self.novelty = {str(k): NoveltyCounts.from_json(v) for k, v in data["nov"].items()}
+        self.repeats = RepeatCounts.from_json(data["rep"])
+        self.hists = {
+            str(k): {str(f): LogHistogram.from_json(h) for f, h in v.items()}
+            for k, v in data["hist"].items()
+        }
+        self.tod = SlotCounts.from_json(data["tod"])
+        self.errors = ErrorCounts.from_json(data["err"])
+
+
+class AgentState(_Models):
+    """Everything the detector has learned about one agent."""
+
+    __slots__ = (
+        "agent_id",
+        "calibration_quiet_until",
+        "clock",
+        "decay",
+        "definitions",
+        "events_seen",
+        "first_seen",
+        "gaps",
+        "gaps_core",
+        "last_session",
+        "ledger",
+        "probation",
+        "rate",
+        "sessions",
+        "silence",
+        "targets",
+    )
+
+    def __init__(self, agent_id: str, config: DetectorConfig) -> None:
+        super().__init__()
+        self.agent_id = agent_id
+        self.decay = ForwardDecay(config.half_life_s)
+        self.clock: float | None = None
+        self.first_seen: float | None = None
+        self.events_seen = 0
+        self.targets: dict[str, None] = {}
+        self.rate = RateState(config.rate_windows, config.nb_max_shape)
+        self.definitions: dict[str, str] = {}
+        self.sessions: dict[str, SessionState] = {}
+        self.last_session = ""
+        self.ledger = AlarmLedger()
+        self.gaps = LogHistogram()  # day-scale gaps (see signals.silence)
+        self.gaps_core = LogHistogram()  # gaps that started mid-activity
+        self.silence: SilenceAlert | None = None  # derived by check_silence, not persisted
+        self.calibration_quiet_until = -math.inf
+        # tool -> [first quarantined at, sessions with quarantined calls, last such session]
+        self.probation: dict[str, list[Any]] = {}
+
+    def rescale(self, f: float) -> None:
+        """Multiply every decayed count by ``f`` (forward-decay renormalisation)."""
+        super().rescale(f)
+        self.rate.rescale(f)
         self.gaps.rescale(f)
         self.gaps_core.rescale(f)
 
@@ -165,15 +194,9 @@ class AgentState:
             "clock": self.clock,
             "first": self.first_seen,
             "seen": self.events_seen,
-            "tools": self.tools.to_json(),
-            "succ": {k: v.to_json() for k, v in self.successors.items()},
-            "nov": {k: v.to_json() for k, v in self.novelty.items()},
+            **self._models_json(),
             "tgt": list(self.targets),
-            "rep": self.repeats.to_json(),
-            "hist": {k: {f: h.to_json() for f, h in v.items()} for k, v in self.hists.items()},
             "rate": self.rate.to_json(),
-            "tod": self.tod.to_json(),
-            "err": self.errors.to_json(),
             "defs": self.definitions,
             "sess": {k: v.to_json() for k, v in self.sessions.items()},
             "last_sess": self.last_session,
@@ -194,18 +217,9 @@ class AgentState:
         out.clock = _opt_float(data["clock"])
         out.first_seen = _opt_float(data["first"])
         out.events_seen = int(data["seen"])
-        out.tools = DecayedCounts.from_json(data["tools"])
-        out.successors = {str(k): DecayedCounts.from_json(v) for k, v in data["succ"].items()}
-        out.novelty = {str(k): NoveltyCounts.from_json(v) for k, v in data["nov"].items()}
+        out._load_models(data)
         out.targets = dict.fromkeys(str(t) for t in data["tgt"])
-        out.repeats = RepeatCounts.from_json(data["rep"])
-        out.hists = {
-            str(k): {str(f): LogHistogram.from_json(h) for f, h in v.items()}
-            for k, v in data["hist"].items()
-        }
         out.rate.load(data["rate"])
-        out.tod = SlotCounts.from_json(data["tod"])
-        out.errors = ErrorCounts.from_json(data["err"])
         out.definitions = {str(k): str(v) for k, v in data["defs"].items()}
         out.sessions = {str(k): SessionState.from_json(v) for k, v in data["sess"].items()}
         out.last_session = str(data["last_sess"])
@@ -220,71 +234,24 @@ class AgentState:
         return out
 
 
-class PeerState:
+class PeerState(_Models):
     """Pooled models of one peer group (its members' learned events)."""
 
-    __slots__ = (
-        "errors",
-        "hists",
-        "key",
-        "novelty",
-        "repeats",
-        "successors",
-        "tod",
-        "tools",
-    )
+    __slots__ = ("key",)
 
     def __init__(self, key: str) -> None:
+        super().__init__()
         self.key = key
-        self.tools = DecayedCounts()
-        self.successors: dict[str, DecayedCounts] = {}
-        self.novelty: dict[str, NoveltyCounts] = {}
-        self.repeats = RepeatCounts()
-        self.hists: dict[str, dict[str, LogHistogram]] = {}
-        self.tod = SlotCounts()
-        self.errors = ErrorCounts()
-
-    def rescale(self, f: float) -> None:
-        """Multiply every decayed count by ``f``."""
-        self.tools.rescale(f)
-        for counts in self.successors.values():
-            counts.rescale(f)
-        for novelty in self.novelty.values():
-            novelty.new *= f
-            novelty.total *= f
-        self.repeats.rescale(f)
-        for per_tool in self.hists.values():
-            for hist in per_tool.values():
-                hist.rescale(f)
-        self.tod.rescale(f)
-        self.errors.rescale(f)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-compatible form."""
-        return {
-            "tools": self.tools.to_json(),
-            "succ": {k: v.to_json() for k, v in self.successors.items()},
-            "nov": {k: v.to_json() for k, v in self.novelty.items()},
-            "rep": self.repeats.to_json(),
-            "hist": {k: {f: h.to_json() for f, h in v.items()} for k, v in self.hists.items()},
-            "tod": self.tod.to_json(),
-            "err": self.errors.to_json(),
-        }
+        return self._models_json()
 
     @classmethod
     def from_json(cls, key: str, data: dict[str, Any]) -> PeerState:
         """Inverse of :meth:`to_json`."""
         out = cls(key)
-        out.tools = DecayedCounts.from_json(data["tools"])
-        out.successors = {str(k): DecayedCounts.from_json(v) for k, v in data["succ"].items()}
-        out.novelty = {str(k): NoveltyCounts.from_json(v) for k, v in data["nov"].items()}
-        out.repeats = RepeatCounts.from_json(data["rep"])
-        out.hists = {
-            str(k): {str(f): LogHistogram.from_json(h) for f, h in v.items()}
-            for k, v in data["hist"].items()
-        }
-        out.tod = SlotCounts.from_json(data["tod"])
-        out.errors = ErrorCounts.from_json(data["err"])
+        out._load_models(data)
         return out
 
 

@@ -723,6 +723,42 @@ def _properties(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
+def _param_roles(raw_name: str) -> list[ParamRole]:
+    """Roles a parameter name states: its whole name first, else each of its tokens."""
+    tokens = tokenize(raw_name)
+    role = v.PARAM_NAMES.get("_".join(tokens))
+    if role is not None:
+        return [role]
+    return [r for tok in tokens if (r := v.PARAM_TOKENS.get(_lemma(tok))) is not None]
+
+
+def path_parameters(input_schema: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """Parameters whose name says they take a file-system path, with their (sub)schema.
+
+    Same parameter vocabulary and depth limits as ``classify_tool``; nested parameters are named
+    with dots (``options.path``). A parameter with no schema of its own maps to ``{}``.
+    """
+    found: dict[str, Mapping[str, Any]] = {}
+
+    def walk(schema: Mapping[str, Any], prefix: str, depth: int) -> None:
+        for raw_name, sub in _properties(schema).items():
+            if len(found) >= _MAX_PARAMS or not isinstance(raw_name, str):
+                continue
+            sub_schema: Mapping[str, Any] = sub if isinstance(sub, Mapping) else {}
+            if ParamRole.path in _param_roles(raw_name):
+                found[prefix + raw_name] = sub_schema
+            if depth < _MAX_SCHEMA_DEPTH:
+                if isinstance(sub_schema.get("properties"), Mapping):
+                    walk(sub_schema, f"{prefix}{raw_name}.", depth + 1)
+                items = sub_schema.get("items")
+                if isinstance(items, Mapping) and isinstance(items.get("properties"), Mapping):
+                    walk(items, f"{prefix}{raw_name}[].", depth + 1)
+
+    if input_schema and isinstance(input_schema, Mapping):
+        walk(input_schema, "", 0)
+    return found
+
+
 def _collect_params(
     schema: Mapping[str, Any], out: list[tuple[str, ParamRole, EvidenceSource]], depth: int
 ) -> None:
@@ -731,16 +767,7 @@ def _collect_params(
             return
         if not isinstance(raw_name, str):
             continue
-        tokens = tokenize(raw_name)
-        joined = "_".join(tokens)
-        role = v.PARAM_NAMES.get(joined)
-        if role is not None:
-            out.append((raw_name, role, "parameter"))
-        else:
-            for tok in tokens:
-                role = v.PARAM_TOKENS.get(_lemma(tok))
-                if role is not None:
-                    out.append((raw_name, role, "parameter"))
+        out.extend((raw_name, role, "parameter") for role in _param_roles(raw_name))
         if not isinstance(sub, Mapping):
             continue
         fmt = sub.get("format")

@@ -73,10 +73,13 @@ class EventBatchCreate(RequestModel):
 
 
 class ReasonRead(ResponseModel):
-    signal: str
+    """One signal behind an anomaly score: what was expected and what was observed."""
+
+    signal: str = Field(description="Sub-signal, e.g. ungranted_tool, transition, rate.60s")
     detail: str
     expected: str | None = None
     observed: str | None = None
+    p_value: float | None = Field(default=None, description="The signal's p-value (small = rare)")
 
 
 class EventAccepted(ResponseModel):
@@ -85,7 +88,7 @@ class EventAccepted(ResponseModel):
         description="Calibrated anomaly score in [0, 1]; null while the score is pending"
     )
     timestamp: OutDatetime
-    reasons: list[dict[str, Any]] = Field(default_factory=list)
+    reasons: list[ReasonRead] = Field(default_factory=list)
     status: Literal["accepted", "pending", "duplicate"] = Field(
         description="accepted: stored and scored; pending: queued, score not ready within the "
         "deadline; duplicate: this event_id was already stored"
@@ -133,4 +136,4 @@ class EventRead(ResponseModel):
     trace_id: str | None
     span_id: str | None
     parent_event_id: uuid.UUID | None
-    reasons: list[dict[str, Any]] | None
+    reasons: list[ReasonRead] | None

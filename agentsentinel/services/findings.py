@@ -1,9 +1,20 @@
-"""Findings queries and the lifecycle transitions an operator makes."""
+"""Findings queries, the lifecycle transitions an operator makes, and the engines' observations.
+
+Engines (the behavior worker today, the posture scanner next) report a condition with
+``observe`` and its disappearance with ``clear``; both address the finding by its stable
+fingerprint, so repeated observations update one row (``last_seen_at``) instead of creating new
+ones. A cleared finding is RESOLVED by the engine and reopens, with its history, when the
+condition comes back. ACKNOWLEDGED and SUPPRESSED findings keep their status while observed
+(until an expiring status lapses).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -97,3 +108,106 @@ async def update_status(
     finding.updated_at = now
     await session.flush()
     return finding
+
+
+def fingerprint(rule_id: str, agent_id: uuid.UUID, key: str = "") -> str:
+    """Stable identity of a finding: hash of rule, agent and the normalised evidence key."""
+    return hashlib.sha256(f"{rule_id}\x1f{agent_id}\x1f{key}".encode()).hexdigest()
+
+
+def _transition(finding: Finding, to: str, by: str, reason: str | None, now: datetime) -> None:
+    finding.history = [
+        *finding.history,
+        {"at": now.isoformat(), "from": finding.status, "to": to, "by": by, "reason": reason},
+    ]
+    finding.status = to
+    finding.status_by = by
+    finding.status_reason = reason
+
+
+async def observe(
+    session: AsyncSession,
+    *,
+    agent_id: uuid.UUID,
+    rule_id: str,
+    finding_type: str,
+    severity: str,
+    message: str,
+    evidence: dict[str, Any],
+    remediation: str | None = None,
+    tags: list[str] | None = None,
+    key: str = "",
+    by: str = "engine",
+) -> Finding:
+    """Record that a condition holds now: create, refresh, or reopen its finding."""
+    now = utcnow()
+    fp = fingerprint(rule_id, agent_id, key)
+    finding = (
+        await session.execute(select(Finding).where(Finding.fingerprint == fp))
+    ).scalar_one_or_none()
+    if finding is None:
+        finding = Finding(
+            agent_id=agent_id,
+            fingerprint=fp,
+            rule_id=rule_id,
+            finding_type=finding_type,
+            severity=severity,
+            message=message,
+            remediation=remediation,
+            evidence=evidence,
+            tags=tags or [],
+            status="OPEN",
+            history=[{"at": now.isoformat(), "from": None, "to": "OPEN", "by": by}],
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+        session.add(finding)
+        await session.flush()
+        return finding
+    finding.message, finding.severity, finding.evidence = message, severity, evidence
+    finding.last_seen_at = now
+    expired = finding.suppressed_until is not None and finding.suppressed_until <= now
+    if finding.status == "RESOLVED" or (
+        finding.status in ("ACKNOWLEDGED", "SUPPRESSED") and expired
+    ):
+        _transition(finding, "OPEN", by, "condition observed again", now)
+        finding.suppressed_until = None
+        finding.resolved_at = None
+        finding.resolved_by = None
+    finding.updated_at = now
+    await session.flush()
+    return finding
+
+
+async def clear(
+    session: AsyncSession,
+    agent_ids: set[uuid.UUID],
+    rule_id: str,
+    *,
+    keep: Collection[str] = (),
+    by: str = "engine",
+    reason: str = "condition no longer holds",
+) -> int:
+    """Auto-resolve open/acknowledged findings of ``rule_id`` on these agents, except ``keep``."""
+    if not agent_ids:
+        return 0
+    now = utcnow()
+    rows = await session.execute(
+        select(Finding).where(
+            Finding.rule_id == rule_id,
+            Finding.agent_id.in_(agent_ids),
+            Finding.status.in_(("OPEN", "ACKNOWLEDGED")),
+        )
+    )
+    resolved = 0
+    for finding in rows.scalars():
+        if finding.fingerprint in keep:
+            continue
+        _transition(finding, "RESOLVED", by, reason, now)
+        finding.resolved_at = now
+        finding.resolved_by = by
+        finding.suppressed_until = None
+        finding.updated_at = now
+        resolved += 1
+    await session.flush()
+    return resolved

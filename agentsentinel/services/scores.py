@@ -1,127 +1,163 @@
-"""Trust score read path, recompute and history.
+"""Trust score: recompute (engine in :mod:`agentsentinel.trust.engine`), read path, history.
 
-Until the posture and behavior engines are wired in, posture and behavior are neutral (100) and
-only freshness of evidence (recency) moves; the agent is reported as "insufficient evidence" and
-status WATCH. The blend, bands and history storage are the real ones.
+Who recomputes: the worker, debounced after an agent's events and periodically for decay and
+silence (it passes the live detector's behavior score); ``POST /agents/{id}/rescore`` (behavior
+from the agent's last checkpoint). Reads (``GET /agents/{id}/score``, the agents list) only read
+the stored values, so polling is one indexed query. Each change is stored in ``trust_scores``
+with its breakdown and top reasons.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentsentinel.behavior import BehaviorScore
 from agentsentinel.db.types import utcnow
-from agentsentinel.models import Agent, TrustScore
+from agentsentinel.models import Agent, Finding, TrustScore
+from agentsentinel.services import baselines
 from agentsentinel.services.agents import open_findings_count
+from agentsentinel.settings import Settings
+from agentsentinel.trust.engine import (
+    COUNTED_STATUSES,
+    FindingInput,
+    TrustConfig,
+    TrustResult,
+    blend,
+    posture_score,
+)
 
-WEIGHTS = {"posture": 0.45, "behavior": 0.45, "recency": 0.10}
-STALE_AFTER = timedelta(seconds=30)
-FRESH_FOR = timedelta(hours=1)
-SILENT_AFTER = timedelta(hours=24)
-
-
-def recency(last_event_at: datetime | None, now: datetime) -> float:
-    """100 while the agent reports, decaying linearly to 0 over a day of silence."""
-    if last_event_at is None:
-        return 0.0
-    idle = now - last_event_at
-    if idle <= FRESH_FOR:
-        return 100.0
-    if idle >= SILENT_AFTER:
-        return 0.0
-    return 100.0 * (1 - (idle - FRESH_FOR) / (SILENT_AFTER - FRESH_FOR))
+_DEFAULT_CONFIG = TrustConfig()
 
 
-def band(trust: float) -> str:
-    if trust >= 80:
-        return "TRUSTED"
-    if trust >= 60:
-        return "WATCH"
-    if trust >= 40:
-        return "ALERT"
-    return "CRITICAL"
+def trust_config(settings: Settings | None) -> TrustConfig:
+    """The trust engine's configuration from the server settings."""
+    if settings is None:
+        return _DEFAULT_CONFIG
+    return TrustConfig(
+        weight_posture=settings.trust_weight_posture,
+        weight_behavior=settings.trust_weight_behavior,
+        weight_recency=settings.trust_weight_recency,
+        hysteresis=settings.trust_hysteresis,
+    )
 
 
-async def recompute(session: AsyncSession, agent: Agent) -> Agent:
+async def _findings(session: AsyncSession, agent_id: uuid.UUID) -> list[FindingInput]:
+    rows = await session.execute(
+        select(
+            Finding.id, Finding.rule_id, Finding.severity, Finding.status, Finding.message
+        ).where(Finding.agent_id == agent_id, Finding.status.in_(COUNTED_STATUSES))
+    )
+    return [
+        FindingInput(rule_id, severity, status, str(finding_id), message)
+        for finding_id, rule_id, severity, status, message in rows
+    ]
+
+
+async def recompute(
+    session: AsyncSession,
+    agent: Agent,
+    *,
+    behavior: BehaviorScore | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> TrustResult:
     """Recompute and store the agent's score; a history row is written when it changed."""
-    now = utcnow()
-    posture, behavior = 100.0, 100.0
-    fresh = recency(agent.last_event_at, now)
-    trust = max(
-        0.0,
-        min(
-            100.0,
-            WEIGHTS["posture"] * posture
-            + WEIGHTS["behavior"] * behavior
-            + WEIGHTS["recency"] * fresh,
-        ),
+    now = now or utcnow()
+    config = trust_config(settings)
+    if behavior is None:
+        behavior = await baselines.behavior(session, agent, now)
+    result = blend(
+        posture=posture_score(await _findings(session, agent.id), config),
+        behavior=round(behavior.score, 2),
+        behavior_alarms=[alarm.to_dict() for alarm in behavior.alarms],
+        behavior_insufficient=behavior.insufficient_evidence,
+        last_event_at=agent.last_event_at,
+        previous_status=agent.status if agent.last_scored_at is not None else None,
+        now=now,
+        config=config,
     )
-    insufficient = agent.last_event_at is None
-    status = "WATCH" if insufficient else band(trust)
     changed = (
-        round(trust, 2) != round(agent.trust_score, 2)
-        or status != agent.status
-        or agent.last_scored_at is None
+        agent.last_scored_at is None
+        or round(result.trust, 2) != round(agent.trust_score, 2)
+        or result.status != agent.status
+        or result.insufficient_evidence != agent.insufficient_evidence
     )
-    agent.posture_score, agent.behavior_score, agent.recency = posture, behavior, fresh
-    agent.trust_score, agent.status, agent.insufficient_evidence = trust, status, insufficient
+    agent.posture_score, agent.behavior_score = result.posture, result.behavior
+    agent.recency, agent.trust_score = result.recency, result.trust
+    agent.status, agent.insufficient_evidence = result.status, result.insufficient_evidence
     agent.last_scored_at = now
     if changed:
         session.add(
             TrustScore(
                 agent_id=agent.id,
                 ts=now,
-                trust_score=trust,
-                posture_score=posture,
-                behavior_score=behavior,
-                recency=fresh,
-                status=status,
-                breakdown=breakdown(agent),
-                reasons=[],
+                trust_score=result.trust,
+                posture_score=result.posture,
+                behavior_score=result.behavior,
+                recency=result.recency,
+                status=result.status,
+                breakdown=result.breakdown,
+                reasons=result.reasons,
             )
         )
     await session.flush()
-    return agent
+    return result
 
 
-def breakdown(agent: Agent) -> dict[str, Any]:
-    return {
-        "weights": WEIGHTS,
-        "posture": {"score": agent.posture_score, "findings": []},
-        "behavior": {"score": agent.behavior_score, "alarms": []},
-        "recency": {
-            "score": agent.recency,
-            "last_event_at": agent.last_event_at.isoformat() if agent.last_event_at else None,
-        },
-        "insufficient_evidence": agent.insufficient_evidence,
-    }
+async def latest(session: AsyncSession, agent_id: uuid.UUID) -> TrustScore | None:
+    """The newest history row (breakdown and reasons of the current score)."""
+    row = await session.execute(
+        select(TrustScore)
+        .where(TrustScore.agent_id == agent_id)
+        .order_by(TrustScore.ts.desc())
+        .limit(1)
+    )
+    return row.scalar_one_or_none()
 
 
-async def current(session: AsyncSession, agent: Agent) -> dict[str, Any]:
-    """The score a client polls: recomputed only when stale, so polling stays cheap."""
-    if agent.last_scored_at is None or utcnow() - agent.last_scored_at > STALE_AFTER:
-        await recompute(session, agent)
-    return score_read(agent, await open_findings_count(session, agent.id))
+async def current(
+    session: AsyncSession, agent: Agent, settings: Settings | None = None
+) -> dict[str, Any]:
+    """The score a client polls: the stored one (computed once for a never-scored agent)."""
+    if agent.last_scored_at is None:
+        await recompute(session, agent, settings=settings)
+    return score_read(
+        agent,
+        await open_findings_count(session, agent.id),
+        await latest(session, agent.id),
+        settings,
+    )
 
 
-def score_read(agent: Agent, findings_count: int) -> dict[str, Any]:
+def recency_bonus(agent: Agent, settings: Settings | None = None) -> float:
+    """Compatibility field: the recency part of the trust score."""
+    return trust_config(settings).weights["recency"] * agent.recency
+
+
+def score_read(
+    agent: Agent,
+    findings_count: int,
+    row: TrustScore | None = None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
     return {
         "agent_id": agent.id,
         "trust_score": agent.trust_score,
         "posture_score": agent.posture_score,
         "behavior_score": agent.behavior_score,
         "recency": agent.recency,
-        "recency_bonus": WEIGHTS["recency"] * agent.recency,
+        "recency_bonus": recency_bonus(agent, settings),
         "status": agent.status,
         "findings_count": findings_count,
         "insufficient_evidence": agent.insufficient_evidence,
         "last_scored_at": agent.last_scored_at,
-        "breakdown": breakdown(agent),
-        "reasons": [],
+        "breakdown": row.breakdown if row is not None else {},
+        "reasons": row.reasons if row is not None else [],
     }
 
 

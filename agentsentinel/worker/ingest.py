@@ -2,11 +2,13 @@
 
 Order of effects for one batch (the exactly-once contract):
 1. drop events whose agent no longer exists (answered ``rejected``, acked: they can never succeed);
-2. score in stream order;
+2. score in stream order; the detector learns only from events past its checkpointed position;
 3. insert with ON CONFLICT DO NOTHING on the event id, update agent/grant "last seen" columns,
    commit;
 4. reply to waiting requests and publish the live feed;
-5. ack. A crash before 5 redelivers the batch; step 3 makes the replay a no-op.
+5. ack — with a stateful scorer, once the state that learned from the batch is checkpointed
+   (every ``checkpoint_interval_ms``). A crash before 5 redelivers the entries: step 3 makes
+   the replay a no-op in the table and step 2 learns each event once.
 """
 
 from __future__ import annotations
@@ -17,19 +19,22 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentsentinel.bus.base import Delivery, EventBus, Reply, ShardConsumer
+from agentsentinel.db.types import utcnow
 from agentsentinel.models import Agent, AgentEvent, ToolGrant
 from agentsentinel.settings import Settings
-from agentsentinel.worker.scoring import EventScore, EventScorer, UnscoredPipeline
+from agentsentinel.worker.scoring import EventScore, EventScorer, ScoringInput, UnscoredPipeline
+from agentsentinel.worker.trust import TrustUpdater
 
 log = logging.getLogger(__name__)
 
+_INLINE_SCORING = 64  # larger batches are scored in a thread
 _EVENT_COLUMNS = {c.name for c in AgentEvent.__table__.columns} - {"id", "ts", "anomaly_score"}
 
 
@@ -66,6 +71,12 @@ class EventIngestService:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.processed = 0
+        # Deliveries processed but not acked until the scorer's next checkpoint.
+        self._held: list[Delivery] = []
+        self._held_since = 0.0
+        self._next_periodic = time.monotonic() + settings.silence_check_s
+        self._owned: frozenset[int] = frozenset()
+        self.trust = TrustUpdater(sessions, settings, self.scorer.behavior, bus.shard_count)
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -87,17 +98,60 @@ class EventIngestService:
         try:
             while not self._stopping.is_set():
                 if time.monotonic() >= next_refresh:
-                    await self.consumer.owned_shards()
+                    await self._refresh_ownership()
                     next_refresh = time.monotonic() + refresh_every
                 deliveries = await self._read(block_ms=200)
                 if deliveries:
                     await self.process(deliveries)
+                await self.checkpoint()
+                await self.trust.tick(self._owned)
+                if time.monotonic() >= self._next_periodic:
+                    await self._periodic()
             if self._drain:
                 # Graceful shutdown: what is already on the bus for our shards is handled now.
                 while deliveries := await self._read(block_ms=0):
                     await self.process(deliveries)
+            await self.checkpoint(final=True)
+            await self.trust.tick(self._owned, force=True)
         finally:
             await self.consumer.release()
+
+    async def _refresh_ownership(self) -> None:
+        try:
+            owned = await self.consumer.owned_shards()
+        except Exception:
+            log.warning("shard ownership refresh failed; retrying", exc_info=True)
+            return
+        # State learned for a lost shard is dropped unsaved and its entries are left unacked:
+        # the new owner replays them from the last checkpoint.
+        self.scorer.retain(owned, self.bus.shard_count)
+        self._owned = owned
+        self._held = [d for d in self._held if d.shard in owned]
+
+    async def checkpoint(self, *, final: bool = False) -> None:
+        """Save the scorer's state, then ack what it covers (due every checkpoint interval)."""
+        if not self._held and not final:
+            return
+        interval = self.settings.checkpoint_interval_ms / 1000.0
+        if not final and time.monotonic() - self._held_since < interval:
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                await self.scorer.checkpoint(session, final=final)
+        except Exception:
+            log.warning("detector checkpoint failed; entries stay unacked", exc_info=True)
+            return
+        held, self._held = self._held, []
+        if held:
+            await self.consumer.ack(held)
+
+    async def _periodic(self) -> None:
+        self._next_periodic = time.monotonic() + self.settings.silence_check_s
+        try:
+            async with self.sessions() as session, session.begin():
+                await self.scorer.periodic(session, utcnow())
+        except Exception:
+            log.warning("periodic behavior checks failed", exc_info=True)
 
     async def _read(self, block_ms: int) -> list[Delivery]:
         try:
@@ -140,6 +194,8 @@ class EventIngestService:
             )
             names = {agent_id: name for agent_id, name in result}
             live = [d for d in deliveries if uuid.UUID(d.message.payload["agent_id"]) in names]
+            if len(live) < len(deliveries):
+                self.scorer.forget(agent_ids - names.keys())
             for d in deliveries:
                 if uuid.UUID(d.message.payload["agent_id"]) not in names and d.message.reply_to:
                     replies.append(
@@ -148,7 +204,13 @@ class EventIngestService:
                             Reply(d.message.message_id, "rejected", error="agent not found"),
                         )
                     )
-            scores = self.scorer.score_batch([d.message.payload for d in live])
+            items = [ScoringInput(d.message.payload, d.stream_id) for d in live]
+            await self.scorer.prepare(session, items)
+            if len(items) > _INLINE_SCORING:
+                # Keep the event loop (the API, in embedded mode) responsive during long batches.
+                scores = await asyncio.to_thread(self.scorer.score_batch, items)
+            else:
+                scores = self.scorer.score_batch(items)
             rows = [event_row(d.message.payload, s) for d, s in zip(live, scores, strict=True)]
             inserted = await self._insert(session, rows)
             await self._touch_last_seen(session, [r for r in rows if r["id"] in inserted])
@@ -165,6 +227,7 @@ class EventIngestService:
                         )
                     )
                 }
+        self.trust.mark({row["agent_id"] for row in rows if row["id"] in inserted})
         for d, row in zip(live, rows, strict=True):
             event_id = row["id"]
             if event_id in inserted:
@@ -181,7 +244,12 @@ class EventIngestService:
             await self.bus.send_replies(replies)
         for item in feed:
             await self.bus.broadcast(item)
-        await self.consumer.ack(deliveries)
+        if self.scorer.stateful:
+            if not self._held:
+                self._held_since = time.monotonic()
+            self._held.extend(deliveries)
+        else:
+            await self.consumer.ack(deliveries)
         self.processed += len(deliveries)
 
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
@@ -189,11 +257,13 @@ class EventIngestService:
             return set()
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(AgentEvent).on_conflict_do_nothing().returning(AgentEvent.id)
+        # Core (not ORM) statement: one multi-row INSERT per batch, ids of new rows back.
+        stmt = insert(_EVENTS).on_conflict_do_nothing().returning(_EVENTS.c.id)
         result = await session.execute(stmt, rows)
         return set(result.scalars().all())
 
     async def _touch_last_seen(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        """Move "last seen" forward (never back): one executemany per table, not one per row."""
         latest_agent: dict[uuid.UUID, datetime] = {}
         latest_tool: dict[tuple[uuid.UUID, str], datetime] = {}
         for row in rows:
@@ -201,22 +271,32 @@ class EventIngestService:
             latest_agent[agent_id] = max(ts, latest_agent.get(agent_id, ts))
             key = (agent_id, row["tool_name"])
             latest_tool[key] = max(ts, latest_tool.get(key, ts))
-        for agent_id, ts in latest_agent.items():
+        if latest_agent:
             await session.execute(
-                update(Agent)
-                .where(Agent.id == agent_id)
-                .where((Agent.last_event_at.is_(None)) | (Agent.last_event_at < ts))
-                .values(last_event_at=ts, updated_at=Agent.updated_at)
-                .execution_options(synchronize_session=False)
+                _TOUCH_AGENT, [{"b_id": a, "b_ts": ts} for a, ts in latest_agent.items()]
             )
-        for (agent_id, tool), ts in latest_tool.items():
+        if latest_tool:
             await session.execute(
-                update(ToolGrant)
-                .where(ToolGrant.agent_id == agent_id, ToolGrant.tool_name == tool)
-                .where((ToolGrant.last_called_at.is_(None)) | (ToolGrant.last_called_at < ts))
-                .values(last_called_at=ts, updated_at=ToolGrant.updated_at)
-                .execution_options(synchronize_session=False)
+                _TOUCH_GRANT,
+                [{"b_id": a, "b_tool": t, "b_ts": ts} for (a, t), ts in latest_tool.items()],
             )
+
+
+_EVENTS = cast(Table, AgentEvent.__table__)
+_AGENTS = cast(Table, Agent.__table__)
+_GRANTS = cast(Table, ToolGrant.__table__)
+_TOUCH_AGENT = (
+    update(_AGENTS)
+    .where(_AGENTS.c.id == bindparam("b_id"))
+    .where(or_(_AGENTS.c.last_event_at.is_(None), _AGENTS.c.last_event_at < bindparam("b_ts")))
+    .values(last_event_at=bindparam("b_ts"), updated_at=_AGENTS.c.updated_at)
+)
+_TOUCH_GRANT = (
+    update(_GRANTS)
+    .where(_GRANTS.c.agent_id == bindparam("b_id"), _GRANTS.c.tool_name == bindparam("b_tool"))
+    .where(or_(_GRANTS.c.last_called_at.is_(None), _GRANTS.c.last_called_at < bindparam("b_ts")))
+    .values(last_called_at=bindparam("b_ts"), updated_at=_GRANTS.c.updated_at)
+)
 
 
 def _feed_item(row: dict[str, Any], agent_name: str) -> dict[str, Any]:

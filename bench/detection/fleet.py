@@ -98,6 +98,14 @@ class Role:
                 return tool
         raise KeyError(name)
 
+    def most_used_tool(self) -> str:
+        """The tool in the most templates (ties: the largest name)."""
+        counts: dict[str, int] = {}
+        for steps in self.templates:
+            for name, _, _ in steps:
+                counts[name] = counts.get(name, 0) + 1
+        return max(counts, key=lambda k: (counts[k], k))
+
 
 R, PD, WX, WI, DS, CE, FI, SA, PA, IN, RU = (
     "",
@@ -515,9 +523,7 @@ class FleetGenerator:
         self.session_no += 1
         sid = f"s{self.session_no}"
         role = agent.role
-        calls: list[str] = []
-        for tool_name, lo, hi in steps:
-            calls.extend([tool_name] * rng.randint(lo, hi))
+        calls = self._draw_calls(steps)
         for i, tool_name in enumerate(calls):
             ov = (overrides or {}).get(i, {})
             t = self._emit_call(
@@ -525,6 +531,14 @@ class FleetGenerator:
             )
             t += rng.expovariate(1 / 4.0)
         return t
+
+    def _draw_calls(self, steps: tuple[tuple[str, int, int], ...]) -> list[str]:
+        """The calls of one session: each step's tool repeated a random number of times."""
+        rng = self.rng
+        calls: list[str] = []
+        for tool_name, lo, hi in steps:
+            calls.extend([tool_name] * rng.randint(lo, hi))
+        return calls
 
     def _emit_call(
         self,
@@ -742,9 +756,7 @@ class FleetGenerator:
         rng = self.rng
         self.session_no += 1
         sid = f"s{self.session_no}"
-        calls: list[str] = []
-        for tool_name, a, b in steps:
-            calls.extend([tool_name] * rng.randint(a, b))
+        calls = self._draw_calls(steps)
         if tool not in calls:  # an optional step drew zero repeats
             calls.append(tool)
         marked = max(i for i, c in enumerate(calls) if c == tool)
@@ -854,11 +866,7 @@ class FleetGenerator:
 
     def _attack_tool_definition_change(self, lo: float, hi: float, rng: random.Random) -> None:
         agent, t = self._pick(lo, hi, duration=DAY)
-        counts: dict[str, int] = {}
-        for steps in agent.role.templates:
-            for name, _, _ in steps:
-                counts[name] = counts.get(name, 0) + 1
-        tool = max(counts, key=lambda k: (counts[k], k))
+        tool = agent.role.most_used_tool()
         ident = self._new_instance("tool_definition_change", agent, t, tool, 0.0)
         # This agent alone sees a new definition of its most used tool for a day.
         self._rug_pulls.append(
@@ -952,11 +960,7 @@ class FleetGenerator:
         roles = list(ROLES)
         rng.shuffle(roles)
         for role, day, label in ((roles[0], 9.4, BENIGN), (roles[1], TRAIN_DAYS + 2.4, DEPLOYMENT)):
-            counts: dict[str, int] = {}
-            for steps in role.templates:
-                for name, _, _ in steps:
-                    counts[name] = counts.get(name, 0) + 1
-            tool = max(counts, key=lambda k: (counts[k], k))
+            tool = role.most_used_tool()
             team_offset = TEAMS[ROLE_TEAMS[role.name][0]]
             at = day * DAY + (11.0 - team_offset) * 3600.0 - 0.4 * DAY
             self.deployment(role, tool, at, label)

@@ -199,6 +199,11 @@ def test_blobs_are_versioned_and_checked() -> None:
     other = Detector()
     with pytest.raises(StateVersionError):
         other.import_agent_state("a1", blob[:4] + b"\x00\x63" + blob[6:])
+    # Version 1 measured silence gaps in expected calls, version 2 in days of missed activity:
+    # an old checkpoint must be refused rather than misread.
+    assert blob[4:6] == b"\x00\x02"
+    with pytest.raises(StateVersionError):
+        other.import_agent_state("a1", blob[:4] + b"\x00\x01" + blob[6:])
     with pytest.raises(StateVersionError):
         other.import_agent_state("a1", detector.export_shared_state())
     with pytest.raises(ValueError):

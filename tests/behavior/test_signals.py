@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from agentsentinel.behavior import AgentProfile, Detector, DetectorConfig
+from agentsentinel.behavior.signals.silence import crossed_quiet, expected_between, mid_activity
 from tests.behavior._fleet import T0, call, h, history, profile, trained, workday
 
 AGENTS = ("a1", "a2", "a3", "a4")
@@ -103,6 +104,56 @@ class TestTransition:
         detector.process(call("a1", "read_ticket", T0, "s", rng))
         result = detector.score(call("a1", "send_email", T0 + timedelta(seconds=5), "s", rng))
         assert result.signals.get("transition", 1.0) >= QUIET
+
+
+class TestExfiltration:
+    """Sensitive read, then an external write to a never-seen destination: one family."""
+
+    def _after_read(
+        self, mature: tuple[Detector, object], then: tuple[str, ...], target: str | None
+    ) -> dict[str, float]:
+        detector = clone(mature[0])
+        rng = random.Random(4)
+        at = workday(mature[1])  # type: ignore[arg-type]
+        detector.process(call("a1", "read_ticket", at, "x", rng))
+        for i, tool in enumerate(then[:-1]):
+            detector.process(call("a1", tool, at + timedelta(seconds=3 + i), "x", rng))
+        overrides = {} if target is None else {"target_hash": target}
+        last = call("a1", then[-1], at + timedelta(seconds=9), "x", rng, **overrides)
+        return detector.score(last).signals
+
+    def test_fires_on_the_conjunction_more_than_on_either_half(
+        self, mature: tuple[Detector, object]
+    ) -> None:
+        signals = self._after_read(mature, ("send_email",), h("attacker"))
+        assert signals["exfiltration"] < FIRES
+        assert signals["exfiltration"] < signals["transition"]
+        assert signals["exfiltration"] < signals["destination"]
+
+    def test_quiet_on_its_benign_twins(self, mature: tuple[Detector, object]) -> None:
+        attack = self._after_read(mature, ("send_email",), h("attacker"))["exfiltration"]
+        # The usual path to the email (via the knowledge base) to a new address: ordinary work.
+        usual = self._after_read(mature, ("search_kb", "send_email"), h("new colleague"))
+        assert usual["exfiltration"] >= QUIET
+        # The risky transition to a known address: the conjunction does not hold.
+        known = self._after_read(mature, ("send_email",), None)
+        assert known["destination"] == 1.0
+        assert known["exfiltration"] > 10 * attack
+        # An external write with a destination in a session that read nothing sensitive.
+        detector, end = mature
+        rng = random.Random(5)
+        at = workday(end)  # type: ignore[arg-type]
+        clean = detector.score(call("a1", "send_email", at, "y", rng, target_hash=h("z")))
+        assert "exfiltration" not in clean.signals
+
+    def test_quiet_at_cold_start(self) -> None:
+        detector = fresh()
+        rng = random.Random(2)
+        detector.process(call("a1", "read_ticket", T0, "s", rng))
+        later = T0 + timedelta(seconds=5)
+        result = detector.score(call("a1", "send_email", later, "s", rng, target_hash=h("x")))
+        assert result.signals["exfiltration"] >= QUIET
+        assert result.raw_p >= QUIET
 
 
 class TestDestination:
@@ -443,9 +494,59 @@ class TestSilence:
         assert all(a.agent_id == "a1" for a in alerts)
         assert detector.behavior_score("a1", stop + timedelta(hours=5)).silence is not None
 
+    def test_an_end_of_day_stop_is_reported_once_the_next_working_day_is_missed(self) -> None:
+        agents = ("a1", "a2", "a3", "a4")
+        detector = Detector(DetectorConfig(silence_max_p=0.005))
+        for agent_id in agents:
+            detector.upsert_profile(profile(agent_id))
+        stop = T0 + timedelta(days=22, hours=17)  # Tuesday, after the day's work
+        for event in history(agents, days=25, seed=12):
+            if event.agent_id == "a1" and event.occurred_at >= stop:
+                continue
+            detector.process(event)
+        night = [a.agent_id for a in detector.check_silence(stop + timedelta(hours=10))]
+        assert "a1" not in night  # Wednesday 03:00: an ordinary night so far
+        morning = detector.check_silence(stop + timedelta(hours=17))  # Wednesday 10:00
+        noon = detector.check_silence(stop + timedelta(hours=21))  # Wednesday 14:00
+        assert [a.agent_id for a in noon] == ["a1"]
+        p_morning = next((a.p_value for a in morning if a.agent_id == "a1"), 1.0)
+        assert noon[0].p_value <= p_morning  # the evidence grows with the missed hours
+
     def test_quiet_at_night_and_for_young_agents(self) -> None:
         detector, end = trained(("a1", "a2", "a3", "a4"), days=21)
         night = workday(end, 3.0)  # type: ignore[arg-type]
         assert detector.check_silence(night) == []
         young, young_end = trained(("a1", "a2"), days=3)
         assert young.check_silence(young_end + timedelta(days=1, hours=5)) == []
+
+
+class TestSilenceUnits:
+    """Gap kinds from the hourly profile: weekdays 09:00-17:00 UTC, 10 calls an hour."""
+
+    means = [10.0 if 9 <= h < 17 else 0.0 for h in range(24)] + [0.0] * 24
+    tuesday = T0 + timedelta(days=1)
+
+    def at(self, hours: float) -> float:
+        return (self.tuesday + timedelta(hours=hours)).timestamp()
+
+    def test_mid_activity_is_measured_from_the_instant_not_the_clock_hour(self) -> None:
+        assert mid_activity(self.means, 10.0, self.at(11.0))
+        assert mid_activity(self.means, 10.0, self.at(15.0))
+        # 15:50: the slot and the next hold two full hours, but only 70 minutes of work remain.
+        assert not mid_activity(self.means, 10.0, self.at(15.0 + 50 / 60))
+        assert not mid_activity(self.means, 10.0, self.at(20.0))
+        weekend = (T0 + timedelta(days=5, hours=11)).timestamp()
+        assert not mid_activity(self.means, 10.0, weekend)
+        assert not mid_activity(self.means, 0.0, self.at(11.0))
+
+    def test_crossed_quiet_needs_a_whole_quiet_hour(self) -> None:
+        assert not crossed_quiet(self.means, 10.0, self.at(11.2), self.at(16.9))
+        assert crossed_quiet(self.means, 10.0, self.at(11.2), self.at(18.1))
+        assert crossed_quiet(self.means, 10.0, self.at(11.2), self.at(11.2 + 24 * 9))
+
+    def test_days_of_missed_activity(self) -> None:
+        daily = sum(self.means[:24])
+        day_off = expected_between(self.means, self.at(17.0), self.at(24 + 17.0)) / daily
+        assert day_off == pytest.approx(1.0)
+        weekend = expected_between(self.means, self.at(3 * 24 + 17.0), self.at(6 * 24 + 9.0))
+        assert weekend == 0.0  # Friday evening to Monday morning misses nothing

@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentsentinel.behavior.categorical import DecayedCounts, fleet_tail, level_tail
 from agentsentinel.behavior.combine import Calibrator, combine
 from agentsentinel.behavior.histogram import LogHistogram
+from agentsentinel.behavior.signals.exfiltration import fisher_pair
+from agentsentinel.behavior.signals.silence import gap_days, gap_position, gap_tail
 from agentsentinel.behavior.stats import (
     betabinom_sf,
     clamp_p,
@@ -159,3 +162,55 @@ def test_calibration_maps_to_the_share_of_less_extreme_traffic() -> None:
     assert 0.985 < calibrator.score(0.01, t + 5000) < 0.995
     assert calibrator.score(1.0, t) == 0.0
     assert calibrator.score(1e-9, t + 5000) > calibrator.score(1e-6, t + 5000)
+
+
+@given(probabilities, probabilities)
+def test_fisher_pair_is_the_chi_square_4_tail(p1: float, p2: float) -> None:
+    x = p1 * p2
+    p = fisher_pair(p1, p2)
+    assert p == fisher_pair(p2, p1)
+    assert math.isclose(p, min(1.0, x * (1.0 - math.log(x))), rel_tol=1e-9, abs_tol=1e-300)
+    # Stronger than the product's plain probability would claim, never above either input's own
+    # Fisher penalty: the conjunction of two small p-values is stronger than the smaller alone.
+    assert x <= p <= 1.0
+    assert p <= fisher_pair(min(p1, p2), 1.0) + 1e-15
+
+
+def test_fisher_pair_is_a_valid_p_value_under_independence() -> None:
+    rng = random.Random(7)
+    draws = [fisher_pair(rng.random(), rng.random()) for _ in range(40_000)]
+    for alpha in (0.01, 0.05, 0.2):
+        share = sum(p <= alpha for p in draws) / len(draws)
+        assert abs(share - alpha) < 4.0 * math.sqrt(alpha * (1 - alpha) / len(draws))
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=50.0), min_size=1, max_size=30),
+    st.integers(min_value=0, max_value=10),
+    st.floats(min_value=0.0, max_value=40.0),
+    st.floats(min_value=0.0, max_value=10.0),
+)
+def test_gap_tail_is_a_survival_function(
+    bins: list[float], lo: int, pos: float, step: float
+) -> None:
+    hist = LogHistogram()
+    for i, w in enumerate(bins):
+        if w > 0.0:
+            hist.add(lo + i, w)
+    upper = gap_tail(hist, pos, 0.1)
+    further = gap_tail(hist, pos + step, 0.1)
+    assert 0.0 <= further <= upper + 1e-9 * max(1.0, hist.total)
+    assert upper <= hist.total + 1e-9 * max(1.0, hist.total)
+
+
+def test_gap_tail_falls_exponentially_in_days_beyond_the_data() -> None:
+    hist = LogHistogram()
+    rng = random.Random(3)
+    for _ in range(2_000):  # pauses of a working day: exponential, mean 2 % of a day
+        hist.add(math.floor(gap_position(rng.expovariate(50.0))), 1.0)
+    one, two, three = (gap_tail(hist, gap_position(d), 0.1) for d in (0.5, 1.0, 1.5))
+    assert one < 1e-3 * hist.total
+    # Equal steps in days multiply the tail by (about) the same factor: exponential, not Pareto.
+    assert math.isclose(math.log(two / one), math.log(three / two), rel_tol=1e-6)
+    assert gap_days(gap_position(0.37)) == pytest.approx(0.37)

@@ -1,4 +1,8 @@
-"""A worker SIGKILLed mid-stream loses nothing and duplicates nothing (Postgres + Redis)."""
+"""A worker SIGKILLed mid-stream loses nothing and duplicates nothing (Postgres + Redis).
+
+"Nothing" covers the detector too: every event is learned exactly once across the kill (the
+checkpointed ``event_count`` of the agents' baselines adds up to the events published).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from agentsentinel.bus.base import BusMessage
-from agentsentinel.models import Agent, AgentEvent
+from agentsentinel.models import Agent, AgentEvent, Baseline
 from agentsentinel.runtime import Runtime
 from agentsentinel.settings import Settings
 from tests.conftest import PG_URL, REDIS_URL
@@ -76,6 +80,17 @@ async def _count(runtime: Runtime) -> int:
         )
 
 
+async def _learned(runtime: Runtime) -> int:
+    """Events the detector learned, according to the agents' checkpoints."""
+    async with runtime.sessions() as session:
+        total = (
+            await session.execute(
+                select(func.sum(Baseline.event_count)).where(Baseline.scope == "agent")
+            )
+        ).scalar_one()
+        return int(total or 0)
+
+
 async def _wait_for(runtime: Runtime, target: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     count = await _count(runtime)
@@ -129,6 +144,8 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
                 await session.execute(text("SELECT count(DISTINCT id) FROM agent_events"))
             ).scalar_one()
         assert ids == expected_ids and distinct == TOTAL
+        # Worker 2 stopped gracefully, so its final checkpoint is in: learned once, every one.
+        assert await _learned(publisher) == TOTAL
         stats = await publisher.bus.stats()
         assert stats.get("dead_letters", 0) == 0
         assert second.returncode == 0, log
@@ -154,6 +171,7 @@ async def test_graceful_stop_drains_in_flight_events(settings: Settings) -> None
         engine_runtime = Runtime(settings)
         try:
             assert await _count(engine_runtime) == 2000
+            assert await _learned(engine_runtime) == 2000
         finally:
             await engine_runtime.engine.dispose()
     finally:

@@ -36,14 +36,16 @@ router = APIRouter(tags=["agents"])
 
 def _agent_read(agent: Any) -> dict[str, Any]:
     data = AgentRead.model_validate(agent).model_dump()
-    data["recency_bonus"] = scores.WEIGHTS["recency"] * agent.recency
+    data["recency_bonus"] = scores.recency_bonus(agent)
     return data
 
 
 @router.post("/agents", status_code=201, response_model=AgentRead, operation_id="create_agent")
 async def create_agent(body: AgentCreate, session: SessionDep, _: AdminDep) -> dict[str, Any]:
     """Register an agent. ``model`` and ``owner_team`` are optional."""
-    return _agent_read(await svc.create_agent(session, body))
+    agent = await svc.create_agent(session, body)
+    await scores.recompute(session, agent)  # listed with a score and status from the start
+    return _agent_read(agent)
 
 
 @router.get("/agents", response_model=list[AgentRead], operation_id="list_agents")
@@ -83,7 +85,7 @@ async def get_agent(
     ]
     findings = await svc.open_findings_count(session, agent_id)
     data["open_findings_count"] = findings
-    data["score"] = scores.score_read(agent, findings)
+    data["score"] = scores.score_read(agent, findings, await scores.latest(session, agent_id))
     return data
 
 

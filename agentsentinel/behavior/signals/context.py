@@ -39,6 +39,7 @@ class EventContext:
         "caps",
         "drift",
         "event",
+        "exfil",
         "fleet",
         "grants",
         "late",
@@ -85,6 +86,7 @@ class EventContext:
         self.prev_tool = START
         self.prev_caps: frozenset[str] | None = None
         self.tainted = False
+        self.exfil = False  # an external write with a target after a sensitive read
         self.slot = 0
         self.late = False
         self.signals: dict[str, float] = {}

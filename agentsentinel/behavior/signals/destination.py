@@ -8,7 +8,9 @@ high rate and a new target is unremarkable; tools that talk to a fixed set of re
 the team channel) have a low rate and a new target is the strongest single sign of a hijacked call.
 The rate is Beta-smoothed towards the peer group's rate for the same tool (then a base rate), and
 the p-value of a *new* target is that rate, floored at ``1/(n+1)`` with ``n`` the decayed number
-of targeted calls of the agent plus its peers; a known target has p = 1.
+of targeted calls of the agent plus its peers; a known target has p = 1. For an external write
+after a sensitive read the destination is not a family of its own: it is combined with the risky
+transition in the ``exfiltration`` family (:mod:`~agentsentinel.behavior.signals.exfiltration`).
 Seen targets are kept as 48-bit hash prefixes in one bounded LRU per agent; an evicted target that
 comes back counts as new, which also raises the learned rate: the estimate stays self-consistent.
 
@@ -131,7 +133,7 @@ class DestinationNovelty(Signal):
             rate, n = self._rate(ctx)
             p = clamp_p(rate, n)
         ctx.signals["destination"] = p
-        return p
+        return None if ctx.exfil else p
 
     def learn(self, ctx: EventContext, w_a: float, w_s: float) -> None:
         """Count the call (new or not) and remember the target."""

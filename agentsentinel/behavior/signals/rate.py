@@ -248,8 +248,8 @@ class HourProfile:
     """Hourly counts per slot (decayed moments), the CUSUM and its history."""
 
     __slots__ = (
-        "core",
         "cusum",
+        "daily",
         "history",
         "max_mean",
         "means",
@@ -268,7 +268,7 @@ class HourProfile:
         self.history = cusum_history()
         self.means = [0.0] * SLOTS
         self.max_mean = 0.0
-        self.core = [False] * SLOTS
+        self.daily = 0.0
         self.tail_day = -1  # day of the last value above the fleet's 99th percentile
         self.tail_count = 0  # how many such values that day
 
@@ -287,12 +287,9 @@ class HourProfile:
         tot0 = sum(w0)
         overall = sum(w1) / tot0 if tot0 > 0.0 else 0.0
         means = self.means = [w1[s] / w0[s] if w0[s] > 0.0 else overall for s in range(SLOTS)]
-        peak = self.max_mean = max(means)
-        # Core hours: this hour and the next usually hold >= 60 % of two peak hours.
-        self.core = [
-            peak > 0.0 and means[s] + means[(s // 24) * 24 + (s + 1) % 24] >= 1.2 * peak
-            for s in range(SLOTS)
-        ]
+        self.max_mean = max(means)
+        # Expected calls of an active day (the busier day type): the unit of silences.
+        self.daily = max(sum(means[:24]), sum(means[24:]))
 
     def rescale(self, f: float) -> None:
         """Multiply decayed sums by ``f``."""

@@ -11,14 +11,25 @@ p-value is the mass of successors at most as probable (the same hierarchical rar
 ``secrets_access``) to one that writes outside the organisation (``writes_external``) is the shape
 of exfiltration, so its prior mass is multiplied by ``risky_transition_factor``: such a transition
 needs evidence (the agent or its peers doing it routinely) before it is normal. Because the data
-may have been read a few calls earlier, a session that has read sensitive data also scores the
-pseudo-transition ``tainted → external write`` the same way; the worse of the two is kept
-(Bonferroni-corrected). The floor is ``1/(n+1)`` with ``n`` the decayed number of times the
-previous tool (or a tainted session) was followed by anything, for the agent plus its peers.
+may have been read a few calls earlier, an external write in a session that has read sensitive
+data, when the previous call was *not* the sensitive read, is scored as the pseudo-transition
+``tainted → external write`` (with the same risk prior); the worse of it and the ordinary
+transition is kept (Bonferroni-corrected). When the previous call is itself the sensitive read,
+the direct transition is the most specific context and is scored alone (choosing the test by the
+context, not by the p-values, keeps it valid without the factor 2). The floor is ``1/(n+1)``
+with ``n`` the decayed number of times the previous tool (or a tainted session) was followed by
+anything, for the agent plus its peers.
 Transitions into or out of a tool the agent has never called are not scored unless risky: the
 tool's rarity already carries that evidence, and every transition next to a new tool is new too.
 A successor holding at least 20 % of the previous tool's transitions is usual and reported with
 p = 1 without summing.
+
+**Conjunction with the destination.** When such a risky external write carries a destination
+(``target_hash``), its transition p-value is not a family of its own: it is combined with the
+destination novelty of the same call into the ``exfiltration`` family
+(:mod:`~agentsentinel.behavior.signals.exfiltration`), so that the conjunction *risky transition
+and never-seen destination* counts more than either alone. The sub-signal ``transition`` still
+reports its own p-value (reasons, ``ScoreResult.signals``).
 """
 
 from __future__ import annotations
@@ -75,10 +86,17 @@ class TransitionRarity(Signal):
             and not prev_caps.isdisjoint(SENSITIVE_READ_CAPS)
         )
 
+    @staticmethod
+    def _taint(ctx: EventContext, risky: bool) -> bool:
+        """Score ``tainted → tool``: an external write after an earlier (not the last) read."""
+        return bool(
+            not risky and ctx.tainted and ctx.caps and not ctx.caps.isdisjoint(EXTERNAL_WRITE_CAPS)
+        )
+
     def score(self, ctx: EventContext) -> float | None:
         """Rarity of ``prev → tool`` (and of ``tainted → tool`` for external writes)."""
         risky = self._risky(ctx, ctx.prev_caps)
-        taint = bool(ctx.tainted and ctx.caps and not ctx.caps.isdisjoint(EXTERNAL_WRITE_CAPS))
+        taint = self._taint(ctx, risky)
         tools = ctx.agent.tools
         prev = ctx.prev_tool
         if (
@@ -104,6 +122,9 @@ class TransitionRarity(Signal):
             p_taint, _, _ = self._one(ctx, TAINT, True)
             p = min(1.0, 2.0 * min(p, p_taint))
         ctx.signals["transition"] = p
+        if (risky or taint) and ctx.event.target_hash is not None:
+            ctx.exfil = True  # the exfiltration family reports it, with the destination
+            return None
         return p
 
     def learn(self, ctx: EventContext, w_a: float, w_s: float) -> None:
@@ -131,8 +152,9 @@ class TransitionRarity(Signal):
         """``read_database → send_email never seen in 1,240 sessions``-style text."""
         prev = ctx.prev_tool
         use_taint = False
-        if ctx.tainted and ctx.caps and not ctx.caps.isdisjoint(EXTERNAL_WRITE_CAPS):
-            p_direct = self._one(ctx, prev, self._risky(ctx, ctx.prev_caps))[0]
+        risky = self._risky(ctx, ctx.prev_caps)
+        if self._taint(ctx, risky):
+            p_direct = self._one(ctx, prev, risky)[0]
             p_taint = self._one(ctx, TAINT, True)[0]
             use_taint = p_taint < p_direct
         key = TAINT if use_taint else prev
@@ -148,7 +170,7 @@ class TransitionRarity(Signal):
             detail = f"{label} → {ctx.tool} never seen in {fmt_count(n_prev)} transitions"
         else:
             detail = f"{label} → {ctx.tool} seen {fmt_count(seen)} times in {fmt_count(n_prev)}"
-        if self._risky(ctx, ctx.prev_caps) or use_taint:
+        if risky or use_taint:
             detail += " (sensitive read followed by an external write)"
         top = agent_succ.top(3) if agent_succ is not None else []
         expected = ", ".join(f"{label} → {k}" for k, _ in top) if top else None
