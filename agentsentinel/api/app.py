@@ -16,6 +16,7 @@ import agentsentinel
 from agentsentinel.api.errors import install_error_handlers
 from agentsentinel.api.middleware import BodySizeLimit, SecurityHeaders
 from agentsentinel.api.routers import agents, events, findings, health, keys, login, scores
+from agentsentinel.auth.lookup import KeyLookup
 from agentsentinel.runtime import Runtime
 from agentsentinel.settings import Settings
 
@@ -41,12 +42,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await rt.start(migrate=migrate, login_token=login_token)
+        app.state.key_lookup = KeyLookup.for_database(
+            rt.settings.resolved_database_url(), rt.engine
+        )
         if announce is not None:
             announce(rt)
         try:
             yield
         finally:
-            await rt.stop()
+            try:
+                await rt.stop()
+            finally:
+                await app.state.key_lookup.close()
 
     docs = settings.docs_enabled
     app = FastAPI(

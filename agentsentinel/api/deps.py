@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentsentinel.auth.keys import Scope, hash_secret, looks_like_key
+from agentsentinel.auth.lookup import KeyLookup, KeyRecord
 from agentsentinel.auth.sessions import COOKIE_NAME, verify_session
 from agentsentinel.auth.throttle import client_address
 from agentsentinel.errors import Forbidden, RateLimited, Unauthenticated
@@ -24,12 +24,20 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are ``async def`` even when they do not await: FastAPI runs plain ``def``
+# dependencies in a worker thread, which costs more than the dependency itself.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_key_lookup(request: Request) -> KeyLookup:
+    """The process's key lookup (created by the app's lifespan)."""
+    lookup: KeyLookup = request.app.state.key_lookup
+    return lookup
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
@@ -61,18 +69,24 @@ class Principal:
     via_cookie: bool = False
     session_expires: datetime | None = None
 
+    # Module constants rather than ``Scope.X``: enum member lookups are slow on Python 3.11 and
+    # ``can_act_for`` runs once per event of a batch.
     @property
     def is_admin(self) -> bool:
-        return self.scope is Scope.ADMIN
+        return self.scope is _ADMIN
 
     def can_read_fleet(self) -> bool:
-        return self.scope in (Scope.ADMIN, Scope.READONLY)
+        return self.scope is _ADMIN or self.scope is _READONLY
 
     def can_read_agent(self, agent_id: uuid.UUID) -> bool:
         return self.can_read_fleet() or self.agent_id == agent_id
 
     def can_act_for(self, agent_id: uuid.UUID) -> bool:
-        return self.is_admin or (self.scope is Scope.AGENT and self.agent_id == agent_id)
+        scope = self.scope
+        return scope is _ADMIN or (scope is _AGENT and self.agent_id == agent_id)
+
+
+_ADMIN, _AGENT, _READONLY = Scope.ADMIN, Scope.AGENT, Scope.READONLY
 
 
 def key_is_usable(key: ApiKey | None) -> bool:
@@ -88,10 +102,13 @@ def key_is_usable(key: ApiKey | None) -> bool:
 async def authenticate(
     request: Request,
     runtime: RuntimeDep,
-    session: SessionDep,
     raw_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Principal:
-    """Resolve the caller from ``X-API-Key`` or the dashboard session cookie (never cached)."""
+    """Resolve the caller from ``X-API-Key`` or the dashboard session cookie (never cached).
+
+    One ``SELECT`` per request (key + bound agent, see ``auth.lookup``) on its own connection,
+    so revocation, expiry and agent deletion hold from the very next request in every process.
+    """
     address = client_address(request, runtime.settings.trusted_proxies)
     wait = runtime.throttle.retry_after(address)
     if wait:
@@ -99,29 +116,25 @@ async def authenticate(
             "too many failed authentication attempts; retry later",
             headers={"Retry-After": str(wait)},
         )
-    cookie = request.cookies.get(COOKIE_NAME)
-    key: ApiKey | None = None
+    cookie = request.cookies.get(COOKIE_NAME) if not raw_key else None
+    key: KeyRecord | None = None
     via_cookie = False
     expires: datetime | None = None
     if raw_key:
         if looks_like_key(raw_key):
-            digest = hash_secret(runtime.secret, raw_key)
-            key = (
-                await session.execute(select(ApiKey).where(ApiKey.key_hash == digest))
-            ).scalar_one_or_none()
+            key = await get_key_lookup(request).by_hash(hash_secret(runtime.secret, raw_key))
     elif cookie:
         verified = verify_session(runtime.secret, cookie)
         if verified is not None:
-            key = await session.get(ApiKey, verified[0])
+            key = await get_key_lookup(request).by_id(verified[0])
             via_cookie = True
             expires = datetime.fromtimestamp(verified[1], UTC)
     else:
         # Not a guess at a key, so not counted towards the failed-auth throttle.
         raise Unauthenticated("missing X-API-Key header")
-    if not key_is_usable(key):
+    if key is None or not key.usable():
         runtime.throttle.record_failure(address)
         raise Unauthenticated("invalid, expired or revoked API key")
-    assert key is not None
     if via_cookie and request.method in _UNSAFE:
         _check_same_origin(request, runtime.settings.cors_origins)
     runtime.usage.touch(key.id)
@@ -141,13 +154,13 @@ def _check_same_origin(request: Request, allowed: list[str]) -> None:
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
-def require_admin(principal: PrincipalDep) -> Principal:
+async def require_admin(principal: PrincipalDep) -> Principal:
     if not principal.is_admin:
         raise Forbidden(f"scope '{principal.scope}' may not do this; admin required")
     return principal
 
 
-def require_fleet_read(principal: PrincipalDep) -> Principal:
+async def require_fleet_read(principal: PrincipalDep) -> Principal:
     if not principal.can_read_fleet():
         raise Forbidden(f"scope '{principal.scope}' may not read fleet-wide data")
     return principal

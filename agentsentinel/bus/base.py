@@ -14,7 +14,9 @@ Key contracts:
 - Replies: the API publishes with ``reply_to`` set to its ``instance_id`` and waits on
   ``wait_reply(message_id)``; the worker calls ``send_replies`` after persisting. Replies are best
   effort: a lost one only makes the request answer "pending".
-- The live feed (SSE) is a best-effort broadcast: ``broadcast`` / ``subscribe_feed``.
+- The live feed (SSE) is a best-effort broadcast: ``broadcast`` (one item) or ``broadcast_many``
+  (a batch of items in one message: one Redis ``PUBLISH``) / ``subscribe_feed``. Subscribers
+  always receive single items, in broadcast order.
 
 ``FeedFanout`` and ``ReplyWaiters`` below are the process-local halves shared by both
 implementations (the Redis bus feeds them from its pub/sub listener).
@@ -29,7 +31,7 @@ import os
 import socket
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
@@ -225,6 +227,14 @@ class EventBus(Protocol):
         """Best-effort fan-out of a live-feed item to every API process."""
         ...
 
+    async def broadcast_many(self, items: Sequence[dict[str, Any]]) -> None:
+        """Best-effort fan-out of several live-feed items at once (Redis: one ``PUBLISH``).
+
+        Subscribers receive the items one by one, in order, exactly as if each had been passed
+        to ``broadcast``. An empty sequence does nothing.
+        """
+        ...
+
     def subscribe_feed(self) -> FeedSubscription:
         """Live-feed items broadcast from now on (for SSE clients); ``aclose()`` it when done."""
         ...
@@ -282,7 +292,16 @@ class FeedSubscription:
         """Async alias of ``close`` (for ``contextlib.aclosing`` and ``async with``)."""
         self.close()
 
+    async def wait_ready(self) -> None:
+        """Return once items broadcast from now on by any process are sure to reach us.
+
+        The Redis bus subscribes to the feed channel only while this process has subscribers;
+        the first one waits here (bounded) for Redis to confirm. Elsewhere this returns at once.
+        """
+        await self._fanout.ready()
+
     async def __aenter__(self) -> FeedSubscription:
+        await self.wait_ready()
         return self
 
     async def __aexit__(
@@ -295,11 +314,24 @@ class FeedSubscription:
 
 
 class FeedFanout:
-    """Process-local fan-out of live-feed items to every open ``FeedSubscription``."""
+    """Process-local fan-out of live-feed items to every open ``FeedSubscription``.
 
-    def __init__(self, buffer: int = DEFAULT_FEED_BUFFER) -> None:
+    ``on_interest(True)`` is called when the first subscription opens and ``on_interest(False)``
+    when the last one closes (the Redis bus subscribes to its channel only in between); ``ready``
+    is what ``FeedSubscription.wait_ready`` awaits.
+    """
+
+    def __init__(
+        self,
+        buffer: int = DEFAULT_FEED_BUFFER,
+        *,
+        on_interest: Callable[[bool], None] | None = None,
+        ready: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._buffer = buffer
         self._subscriptions: set[FeedSubscription] = set()
+        self._on_interest = on_interest
+        self._ready = ready
 
     def __len__(self) -> int:
         return len(self._subscriptions)
@@ -308,16 +340,35 @@ class FeedFanout:
         """A new subscription that receives every item published from now on."""
         subscription = FeedSubscription(self, self._buffer)
         self._subscriptions.add(subscription)
+        if len(self._subscriptions) == 1 and self._on_interest is not None:
+            self._on_interest(True)
         return subscription
 
     def discard(self, subscription: FeedSubscription) -> None:
         """Forget a subscription (called by its ``close``)."""
+        if subscription not in self._subscriptions:
+            return
         self._subscriptions.discard(subscription)
+        if not self._subscriptions and self._on_interest is not None:
+            self._on_interest(False)
+
+    async def ready(self) -> None:
+        if self._ready is not None:
+            await self._ready()
 
     def publish(self, item: dict[str, Any]) -> None:
         """Hand the item to every subscriber; a slow one loses its oldest items, never us."""
         for subscription in tuple(self._subscriptions):
             subscription.push(item)
+
+    def publish_many(self, items: Iterable[dict[str, Any]]) -> None:
+        """``publish`` each item in order."""
+        subscriptions = tuple(self._subscriptions)
+        if not subscriptions:
+            return
+        for item in items:
+            for subscription in subscriptions:
+                subscription.push(item)
 
     def close(self) -> None:
         """End every subscription (bus shutdown)."""

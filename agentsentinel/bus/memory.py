@@ -177,6 +177,10 @@ class MemoryBus:
         """Fan a live-feed item out to the local subscribers."""
         self._feed.publish(item)
 
+    async def broadcast_many(self, items: Sequence[dict[str, Any]]) -> None:
+        """Fan several live-feed items out to the local subscribers, in order."""
+        self._feed.publish_many(items)
+
     def subscribe_feed(self) -> FeedSubscription:
         """A bounded subscription to the live feed."""
         return self._feed.subscribe()

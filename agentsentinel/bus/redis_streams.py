@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
+from redis.asyncio.client import Pipeline, PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import (
@@ -106,6 +106,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+# Append a batch of messages to one shard stream in one command (ARGV order is stream order). A
+# pipeline of XADDs costs the client a command to pack and a reply to parse per message; this is
+# one of each per shard. ``MAXLEN ~`` as for a single XADD.
+_XADD_MANY_LUA = """
+local maxlen = ARGV[1]
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'm', ARGV[i])
+end
+return #ARGV - 1
 """
 # Scored with the Redis clock so that clock skew between worker hosts cannot shrink or inflate the
 # set of live workers (and with it everyone's fair share).
@@ -214,8 +224,16 @@ class RedisStreamsBus:
         self._acquire = self._redis.register_script(_ACQUIRE_LUA)
         self._release = self._redis.register_script(_RELEASE_LUA)
         self._heartbeat = self._redis.register_script(_HEARTBEAT_LUA)
+        self._xadd_many = self._redis.register_script(_XADD_MANY_LUA)
         self._waiters = ReplyWaiters()
-        self._feed = FeedFanout()
+        # The feed channel is subscribed only while this process has feed subscribers (SSE
+        # clients): every feed message reaches every subscribed process, and an API process
+        # without SSE clients has better things to do than read them.
+        self._feed = FeedFanout(on_interest=self._feed_interest, ready=self._feed_ready)
+        self._feed_subscribed = False  # SUBSCRIBE sent on the current pubsub connection
+        self._feed_confirmed = asyncio.Event()  # ... and confirmed by Redis
+        self._feed_lock = asyncio.Lock()  # one (un)subscribe or (re)connect at a time
+        self._feed_syncs: set[asyncio.Task[None]] = set()
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
         self._closed = False
@@ -230,17 +248,18 @@ class RedisStreamsBus:
             return
         with _unavailable_as_bus_error("start"):
             await self._ensure_groups(range(self.shard_count))
-            self._pubsub = await self._subscribe()
+            await self._connect_pubsub()
         self._listener = asyncio.create_task(self._listen(), name="agentsentinel-bus-listener")
 
     async def close(self) -> None:
         """Stop the listener, end feed subscriptions, wake reply waiters, close connections."""
         self._closed = True
         listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.cancel()
-            with suppress(asyncio.CancelledError):
-                await listener
+        for task in (listener, *self._feed_syncs):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         await self._drop_pubsub()
         self._feed.close()
         self._waiters.close()
@@ -258,21 +277,41 @@ class RedisStreamsBus:
     # Publishing and replies -----------------------------------------------------------------
 
     async def publish(self, messages: Sequence[BusMessage]) -> None:
-        """XADD every message to its shard in one round trip (raises BusUnavailable)."""
+        """Append every message to its shard in one round trip (raises BusUnavailable).
+
+        One message: a plain ``XADD``. Several: one ``_XADD_MANY_LUA`` call per shard (pipelined
+        when the batch spans shards), so an agent's events keep their order within its shard.
+        """
         if self._closed:
             raise BusUnavailable("the event bus is closed")
         if not messages:
             return
+        by_shard: dict[int, list[bytes]] = {}
+        shard_of: dict[str, int] = {}
+        for message in messages:
+            shard = shard_of.get(message.agent_id)
+            if shard is None:
+                shard = shard_of[message.agent_id] = shard_for(message.agent_id, self.shard_count)
+            by_shard.setdefault(shard, []).append(encode_message(message))
         with _unavailable_as_bus_error("publish"):
+            if len(by_shard) == 1:
+                ((shard, encoded),) = by_shard.items()
+                await self._append(shard, encoded)
+                return
             async with self._redis.pipeline(transaction=False) as pipe:
-                for message in messages:
-                    pipe.xadd(
-                        self._stream_keys[shard_for(message.agent_id, self.shard_count)],
-                        {_FIELD: encode_message(message)},
-                        maxlen=self.stream_maxlen,
-                        approximate=True,
-                    )
+                for shard, encoded in by_shard.items():
+                    await self._append(shard, encoded, pipe)
                 await pipe.execute()
+
+    async def _append(self, shard: int, encoded: list[bytes], pipe: Pipeline | None = None) -> None:
+        key = self._stream_keys[shard]
+        if len(encoded) == 1:
+            client = self._redis if pipe is None else pipe
+            await client.xadd(
+                key, {_FIELD: encoded[0]}, maxlen=self.stream_maxlen, approximate=True
+            )
+        else:
+            await self._xadd_many(keys=[key], args=[self.stream_maxlen, *encoded], client=pipe)
 
     def expect_reply(self, message_id: str) -> None:
         """Register a reply waiter before publishing."""
@@ -307,6 +346,15 @@ class RedisStreamsBus:
             await self._redis.publish(self._feed_channel, json_dumps(item))
         except _UNAVAILABLE as exc:
             logger.debug("live-feed item dropped: %s", exc)
+
+    async def broadcast_many(self, items: Sequence[dict[str, Any]]) -> None:
+        """PUBLISH several live-feed items as one message (a JSON array; best effort)."""
+        if not items:
+            return
+        try:
+            await self._redis.publish(self._feed_channel, json_dumps(list(items)))
+        except _UNAVAILABLE as exc:
+            logger.debug("%d live-feed items dropped: %s", len(items), exc)
 
     def subscribe_feed(self) -> FeedSubscription:
         """A bounded subscription to the live feed (fed by the listener started in ``start``)."""
@@ -420,40 +468,93 @@ class RedisStreamsBus:
                 reason,
             )
 
+    async def _connect_pubsub(self) -> None:
+        """A new pubsub connection: our reply channel, and the feed channel if anyone listens."""
+        async with self._feed_lock:
+            self._pubsub = await self._subscribe()
+        self._sync_feed_soon()  # interest may have changed while connecting
+
     async def _subscribe(self) -> PubSub:
         pubsub = self._redis.pubsub()
+        channels = [self._reply_channel]
+        if self._feed:
+            channels.append(self._feed_channel)
         try:
-            await pubsub.subscribe(self._reply_channel, self._feed_channel)
+            await pubsub.subscribe(*channels)
             # SUBSCRIBE is only effective once confirmed; until then a reply could be missed.
             confirmed = 0
             async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
-                while confirmed < 2:
+                while confirmed < len(channels):
                     message = await pubsub.get_message(timeout=0.5)
                     if message is None:
                         continue
                     if message.get("type") == "subscribe":
                         confirmed += 1
-                    else:
-                        self._dispatch(message)
+                    self._dispatch(message)
         except BaseException:
             with suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
             raise
+        self._feed_subscribed = len(channels) > 1
         return pubsub
 
     async def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
+        self._feed_subscribed = False
+        self._feed_confirmed.clear()
         if pubsub is not None:
             with suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _feed_interest(self, wanted: bool) -> None:
+        """The first feed subscriber arrived or the last one left (called synchronously)."""
+        self._sync_feed_soon()
+
+    def _sync_feed_soon(self) -> None:
+        if self._closed or self._pubsub is None:
+            return  # (re)connecting subscribes according to the interest at that time
+        try:
+            task = asyncio.get_running_loop().create_task(self._sync_feed())
+        except RuntimeError:  # no running loop (a subscription closed at interpreter exit)
+            return
+        self._feed_syncs.add(task)
+        task.add_done_callback(self._feed_syncs.discard)
+
+    async def _sync_feed(self) -> None:
+        """(Un)subscribe the feed channel so that it matches whether anyone here listens."""
+        async with self._feed_lock:
+            pubsub = self._pubsub
+            wanted = bool(self._feed) and not self._closed
+            if pubsub is None or wanted == self._feed_subscribed:
+                return
+            try:
+                if wanted:
+                    await pubsub.subscribe(self._feed_channel)
+                else:
+                    self._feed_confirmed.clear()
+                    await pubsub.unsubscribe(self._feed_channel)
+            except Exception as exc:  # the listener reconnects, and subscribes as needed then
+                logger.debug("could not (un)subscribe the live feed: %s", exc)
+                return
+            if self._pubsub is pubsub:
+                self._feed_subscribed = wanted
+
+    async def _feed_ready(self) -> None:
+        """Wait (bounded) until Redis confirmed our feed subscription; best effort."""
+        if self._closed or self._listener is None or not self._feed:
+            return
+        with suppress(TimeoutError):
+            async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
+                await self._feed_confirmed.wait()
 
     async def _listen(self) -> None:
         delay = _RECONNECT_MIN_S
         while True:
             try:
                 if self._pubsub is None:
-                    self._pubsub = await self._subscribe()
+                    await self._connect_pubsub()
                     logger.info("event bus listener resubscribed to %s", self._reply_channel)
+                assert self._pubsub is not None
                 message = await self._pubsub.get_message(timeout=1.0)
             except _LISTENER_ERRORS as exc:
                 logger.warning("event bus listener lost Redis (%s); reconnecting", exc)
@@ -466,7 +567,10 @@ class RedisStreamsBus:
                 self._dispatch(message)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") != "message":
+        kind = message.get("type")
+        if kind != "message":
+            if kind == "subscribe" and _text(message.get("channel") or b"") == self._feed_channel:
+                self._feed_confirmed.set()
             return
         channel = _text(message.get("channel") or b"")
         try:
@@ -474,9 +578,15 @@ class RedisStreamsBus:
                 for raw in json_loads(message["data"]):
                     self._waiters.resolve(_reply_from_dict(raw))
             elif channel == self._feed_channel:
-                item = json_loads(message["data"])
-                if isinstance(item, dict):
-                    self._feed.publish(item)
+                # Every process hears every feed message; with no SSE client here, drop it
+                # before paying for the JSON.
+                if not self._feed:
+                    return
+                data = json_loads(message["data"])
+                if isinstance(data, dict):  # broadcast
+                    self._feed.publish(data)
+                elif isinstance(data, list):  # broadcast_many
+                    self._feed.publish_many(item for item in data if isinstance(item, dict))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             logger.warning("ignored an undecodable message on %s: %s", channel, exc)
 

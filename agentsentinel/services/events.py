@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentsentinel.auth.lookup import KeyLookup
 from agentsentinel.bus.base import BusMessage, BusUnavailable, EventBus
 from agentsentinel.db.types import utcnow
 from agentsentinel.errors import DependencyUnavailable, InvalidInput, NotFound
@@ -24,7 +25,7 @@ from agentsentinel.settings import Settings
 _event_adapter: TypeAdapter[EventCreate] = TypeAdapter(EventCreate)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PreparedEvent:
     message: BusMessage
     occurred_at: datetime
@@ -32,39 +33,69 @@ class PreparedEvent:
     clock_adjusted: bool
 
 
-def prepare(body: EventCreate, settings: Settings, received_at: datetime) -> PreparedEvent:
-    """Fix the event's identity and time, and build its bus message."""
-    occurred = body.occurred_at or received_at
-    adjusted = False
-    if occurred > received_at + timedelta(seconds=settings.future_skew_seconds):
-        occurred, adjusted = received_at, True
-    if occurred < received_at - timedelta(days=settings.retention_days):
-        raise InvalidInput(
-            [
-                {
-                    "loc": ["body", "occurred_at"],
-                    "type": "value_error",
-                    "msg": f"older than the retention window ({settings.retention_days} days)",
-                }
-            ]
+@dataclass(frozen=True, slots=True)
+class ReceiveWindow:
+    """The time bounds of one request, computed once for all of its events."""
+
+    received_at: datetime
+    received_iso: str
+    latest: datetime  # later than this is clock skew: replaced by the receive time
+    oldest: datetime  # earlier than this is outside the retention window: rejected
+    retention_days: int
+
+    @classmethod
+    def at(cls, settings: Settings, received_at: datetime) -> ReceiveWindow:
+        return cls(
+            received_at,
+            received_at.isoformat(),
+            received_at + timedelta(seconds=settings.future_skew_seconds),
+            received_at - timedelta(days=settings.retention_days),
+            settings.retention_days,
         )
-    event_id = body.event_id or uuid.uuid4()
+
+
+def prepare(
+    body: EventCreate,
+    settings: Settings,
+    received_at: datetime,
+    window: ReceiveWindow | None = None,
+) -> PreparedEvent:
+    """Fix the event's identity and time, and build its bus message."""
+    if window is None:
+        window = ReceiveWindow.at(settings, received_at)
+    occurred = body.occurred_at
+    adjusted = False
+    if occurred is None:
+        occurred = window.received_at
+        occurred_iso = window.received_iso
+    else:
+        if occurred > window.latest:
+            occurred, adjusted = window.received_at, True
+        elif occurred < window.oldest:
+            raise InvalidInput(
+                [
+                    {
+                        "loc": ["body", "occurred_at"],
+                        "type": "value_error",
+                        "msg": f"older than the retention window ({window.retention_days} days)",
+                    }
+                ]
+            )
+        occurred_iso = occurred.isoformat()
     payload = body.model_dump(mode="json", exclude_none=True)
-    payload.update(
-        event_id=str(event_id),
-        occurred_at=occurred.isoformat(),
-        received_at=received_at.isoformat(),
-        clock_adjusted=adjusted,
-    )
-    message = BusMessage(message_id=str(event_id), agent_id=str(body.agent_id), payload=payload)
-    return PreparedEvent(message, occurred, received_at, adjusted)
+    # A client's event_id is already in its canonical text form in the JSON dump.
+    event_id = payload.get("event_id") or str(uuid.uuid4())
+    payload["event_id"] = event_id
+    payload["occurred_at"] = occurred_iso
+    payload["received_at"] = window.received_iso
+    payload["clock_adjusted"] = adjusted
+    message = BusMessage(event_id, payload["agent_id"], payload)
+    return PreparedEvent(message, occurred, window.received_at, adjusted)
 
 
-async def agent_ids_existing(session: AsyncSession, ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    if not ids:
-        return set()
-    rows = await session.execute(select(Agent.id).where(Agent.id.in_(ids)))
-    return set(rows.scalars().all())
+async def agent_ids_existing(lookup: KeyLookup, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` are registered agents (one round trip, no transaction)."""
+    return await lookup.agents_existing(ids)
 
 
 async def publish(bus: EventBus, messages: Sequence[BusMessage]) -> None:

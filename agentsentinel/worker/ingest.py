@@ -242,8 +242,8 @@ class EventIngestService:
                 replies.append((d.message.reply_to, reply))
         if replies:
             await self.bus.send_replies(replies)
-        for item in feed:
-            await self.bus.broadcast(item)
+        if feed:
+            await self.bus.broadcast_many(feed)
         if self.scorer.stateful:
             if not self._held:
                 self._held_since = time.monotonic()

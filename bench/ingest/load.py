@@ -7,6 +7,7 @@ before the clock starts, one keep-alive ``httpx.AsyncClient`` per phase, plain a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -95,30 +96,53 @@ async def setup_fleet(
     run = uuid.uuid4().hex[:6]
     for i in range(n_agents):
         name = f"bench-ingest-{run}-{i}"
-        response = await _post(client, f"{API}/agents", headers=admin, json={
-            "name": name, "model": "bench-model", "owner_team": "bench",
-            "description": "synthetic agent of bench/ingest", "tags": ["bench"],
-        })
+        response = await _post(
+            client,
+            f"{API}/agents",
+            headers=admin,
+            json={
+                "name": name,
+                "model": "bench-model",
+                "owner_team": "bench",
+                "description": "synthetic agent of bench/ingest",
+                "tags": ["bench"],
+            },
+        )
         if response.status_code != 201:
             raise RuntimeError(f"POST /agents -> {response.status_code}: {response.text[:500]}")
         agent_id = str(response.json()["id"])
         tools = tuple(name for name, _ in rng.sample(TOOLS, k=5))
         for tool in tools:
             description = dict(TOOLS)[tool]
-            grant = await _post(client, f"{API}/agents/{agent_id}/grants", headers=admin,
-                                json={"tool_name": tool, "description": description})
+            grant = await _post(
+                client,
+                f"{API}/agents/{agent_id}/grants",
+                headers=admin,
+                json={"tool_name": tool, "description": description},
+            )
             if grant.status_code not in (200, 201):
-                tracker.note(f"POST /agents/{{id}}/grants -> {grant.status_code} "
-                             f"{grant.text[:200]} (events are posted without grants)")
+                tracker.note(
+                    f"POST /agents/{{id}}/grants -> {grant.status_code} "
+                    f"{grant.text[:200]} (events are posted without grants)"
+                )
                 break
-        key = await _post(client, f"{API}/keys", headers=admin, json={
-            "name": f"{name}-key", "scope": "agent", "agent_id": agent_id,
-        })
+        key = await _post(
+            client,
+            f"{API}/keys",
+            headers=admin,
+            json={
+                "name": f"{name}-key",
+                "scope": "agent",
+                "agent_id": agent_id,
+            },
+        )
         if key.status_code in (200, 201):
             headers = {"X-API-Key": str(key.json()["key"]), "Content-Type": JSON}
         else:
-            tracker.note(f"POST /keys (agent scope) -> {key.status_code} {key.text[:200]} "
-                         "(events are posted with the admin key)")
+            tracker.note(
+                f"POST /keys (agent scope) -> {key.status_code} {key.text[:200]} "
+                "(events are posted with the admin key)"
+            )
             headers = admin
         agents.append(BenchAgent(agent_id, name, headers, tools))
     return agents
@@ -166,8 +190,9 @@ class EventFactory:
         for _ in range(n):
             agent = self.rng.choice(self.agents)
             event = self.event(agent)
-            out.append(SingleRequest(_hex_id(event["event_id"]),
-                                     json.dumps(event).encode(), agent.headers))
+            out.append(
+                SingleRequest(_hex_id(event["event_id"]), json.dumps(event).encode(), agent.headers)
+            )
         return out
 
     def batches(self, n_events: int, size: int) -> list[BatchRequest]:
@@ -176,8 +201,13 @@ class EventFactory:
         for i in range(0, n_events, size):
             agent = self.agents[(i // size) % len(self.agents)]
             events = [self.event(agent) for _ in range(min(size, n_events - i))]
-            out.append(BatchRequest(tuple(_hex_id(e["event_id"]) for e in events),
-                                    json.dumps({"events": events}).encode(), agent.headers))
+            out.append(
+                BatchRequest(
+                    tuple(_hex_id(e["event_id"]) for e in events),
+                    json.dumps({"events": events}).encode(),
+                    agent.headers,
+                )
+            )
         return out
 
 
@@ -228,20 +258,22 @@ class SingleResult:
 
 
 async def _run_singles(
-    client: httpx.AsyncClient, requests: list[SingleRequest], concurrency: int, tracker: Tracker,
+    clients: list[httpx.AsyncClient],
+    requests: list[SingleRequest],
+    tracker: Tracker,
 ) -> tuple[list[float], Counter[str], int, float]:
+    """One user per client (its own keep-alive connection), all drawing from one queue."""
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     scored = 0
     pending_iter: Iterator[SingleRequest] = iter(requests)
 
-    async def user() -> None:
+    async def user(client: httpx.AsyncClient) -> None:
         nonlocal scored
         for req in pending_iter:  # shared iterator: each request is sent once
             started = time.perf_counter()
             try:
-                response = await client.post(f"{API}/events", content=req.body,
-                                             headers=req.headers)
+                response = await client.post(f"{API}/events", content=req.body, headers=req.headers)
             except httpx.HTTPError as exc:
                 statuses[f"error {type(exc).__name__}"] += 1
                 continue
@@ -258,7 +290,7 @@ async def _run_singles(
             tracker.accepted.add(req.event_id)
 
     started = time.perf_counter()
-    await asyncio.gather(*(user() for _ in range(concurrency)))
+    await asyncio.gather(*(user(client) for client in clients))
     return latencies, statuses, scored, time.perf_counter() - started
 
 
@@ -278,23 +310,43 @@ def cpu_share(before: dict[str, float], after: dict[str, float], wall_s: float) 
 
 
 async def single_phase(
-    base_url: str, factory: EventFactory, concurrency: int, n: int, warmup: int,
-    tracker: Tracker, cpu: CpuProbe,
+    base_url: str,
+    factory: EventFactory,
+    concurrency: int,
+    n: int,
+    warmup: int,
+    tracker: Tracker,
+    cpu: CpuProbe,
 ) -> SingleResult:
     warm = factory.singles(warmup)
     measured = factory.singles(n)
-    async with _client(base_url, concurrency) as client:
-        await _run_singles(client, warm, concurrency, tracker)
+    # One client (one connection) per concurrent user, as separate agents/processes would post:
+    # a single httpx pool shared by 32 users costs the load generator about a core by itself on
+    # this machine, which it then takes away from the servers it measures.
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(_client(base_url, 1)) for _ in range(concurrency)
+        ]
+        await _run_singles(clients, warm, tracker)
         before = await cpu()
-        latencies, statuses, scored, wall = await _run_singles(client, measured, concurrency,
-                                                               tracker)
+        latencies, statuses, scored, wall = await _run_singles(clients, measured, tracker)
         after = await cpu()
-    return SingleResult(concurrency, n, warmup, LatencyStats.of(latencies, wall), dict(statuses),
-                        scored, cpu_share(before, after, wall))
+    return SingleResult(
+        concurrency,
+        n,
+        warmup,
+        LatencyStats.of(latencies, wall),
+        dict(statuses),
+        scored,
+        cpu_share(before, after, wall),
+    )
 
 
 async def probe_pipeline(
-    base_url: str, factory: EventFactory, tracker: Tracker, timeout_s: float,
+    base_url: str,
+    factory: EventFactory,
+    tracker: Tracker,
+    timeout_s: float,
     alive: Callable[[], None],
 ) -> float:
     """Post single events until one comes back scored-and-stored (the worker is consuming)."""
@@ -302,7 +354,7 @@ async def probe_pipeline(
     async with _client(base_url, 1) as client:
         while time.perf_counter() - started < timeout_s:
             alive()
-            _, statuses, _, _ = await _run_singles(client, factory.singles(1), 1, tracker)
+            _, statuses, _, _ = await _run_singles([client], factory.singles(1), tracker)
             if statuses.get("accepted") or statuses.get("duplicate"):
                 return time.perf_counter() - started
             await asyncio.sleep(0.2)
@@ -336,8 +388,11 @@ class BatchResult:
 
 
 async def wait_rows(
-    count: Callable[[], Awaitable[int]], target: int, alive: Callable[[], None],
-    stall_s: float = 60.0, poll_s: float = 0.05,
+    count: Callable[[], Awaitable[int]],
+    target: int,
+    alive: Callable[[], None],
+    stall_s: float = 60.0,
+    poll_s: float = 0.05,
 ) -> tuple[int, bool]:
     """Poll until ``count() >= target``; give up when the count stops moving for ``stall_s``."""
     last, last_change = -1, time.perf_counter()
@@ -355,9 +410,16 @@ async def wait_rows(
 
 
 async def batch_phase(
-    base_url: str, factory: EventFactory, n_events: int, size: int, concurrency: int,
-    tracker: Tracker, count: Callable[[], Awaitable[int]], scored: Callable[[], Awaitable[int]],
-    alive: Callable[[], None], cpu: CpuProbe,
+    base_url: str,
+    factory: EventFactory,
+    n_events: int,
+    size: int,
+    concurrency: int,
+    tracker: Tracker,
+    count: Callable[[], Awaitable[int]],
+    scored: Callable[[], Awaitable[int]],
+    alive: Callable[[], None],
+    cpu: CpuProbe,
 ) -> BatchResult:
     batches = factory.batches(n_events, size)
     baseline = await count()
@@ -373,16 +435,18 @@ async def batch_phase(
             for req in queue:
                 started = time.perf_counter()
                 try:
-                    response = await client.post(f"{API}/events/batch", content=req.body,
-                                                 headers=req.headers)
+                    response = await client.post(
+                        f"{API}/events/batch", content=req.body, headers=req.headers
+                    )
                 except httpx.HTTPError as exc:
                     errors[f"error {type(exc).__name__}"] += 1
                     continue
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 202:
                     errors[f"http {response.status_code}"] += 1
-                    tracker.note(f"POST /events/batch -> {response.status_code}: "
-                                 f"{response.text[:200]}")
+                    tracker.note(
+                        f"POST /events/batch -> {response.status_code}: {response.text[:200]}"
+                    )
                     continue
                 body = json.loads(response.content)
                 accepted += int(body["accepted"])
@@ -402,11 +466,21 @@ async def batch_phase(
     persisted_wall = time.perf_counter() - t0 if done else None
     cpu2 = await cpu()
     if not done:
-        tracker.note(f"batch phase: only {n - baseline} of {accepted} accepted events persisted "
-                     "(row count stalled for 60 s)")
+        tracker.note(
+            f"batch phase: only {n - baseline} of {accepted} accepted events persisted "
+            "(row count stalled for 60 s)"
+        )
     return BatchResult(
-        size, concurrency, n_events, accepted, rejected, dict(errors),
-        LatencyStats.of(latencies, api_wall), api_wall, persisted_wall, await scored(),
+        size,
+        concurrency,
+        n_events,
+        accepted,
+        rejected,
+        dict(errors),
+        LatencyStats.of(latencies, api_wall),
+        api_wall,
+        persisted_wall,
+        await scored(),
         cpu_share(cpu0, cpu1, api_wall),
         cpu_share(cpu0, cpu2, persisted_wall or (time.perf_counter() - t0)),
     )

@@ -82,8 +82,12 @@ class ModeResult:
 
     @property
     def integrity_ok(self) -> bool:
-        return (self.rows is not None and self.rows == self.accepted
-                and self.missing == 0 and self.extra == 0)
+        return (
+            self.rows is not None
+            and self.rows == self.accepted
+            and self.missing == 0
+            and self.extra == 0
+        )
 
 
 # Environment --------------------------------------------------------------------------------
@@ -91,8 +95,9 @@ class ModeResult:
 
 def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                             timeout=10, check=True)
+        out = subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=True
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip()
@@ -119,7 +124,8 @@ def environment() -> dict[str, Any]:
         "mem_gb": mem_gb,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "git_commit": (commit + (" (dirty tree)" if dirty else "")) if commit
+        "git_commit": (commit + (" (dirty tree)" if dirty else ""))
+        if commit
         else "none (no commit yet; uncommitted tree)",
         "httpx": httpx.__version__,
     }
@@ -217,46 +223,72 @@ async def _measure(dep: Deployment, plan: Plan, result: ModeResult, tracker: loa
         agents = await load.setup_fleet(client, dep.admin_key, N_AGENTS, tracker, seed=7)
     factory = load.EventFactory(agents, seed=11)
     result.pipeline_ready_s = await load.probe_pipeline(
-        dep.base_url, factory, tracker, 60.0, dep.ensure_alive)
+        dep.base_url, factory, tracker, 60.0, dep.ensure_alive
+    )
     _log(mode, f"pipeline acknowledged an event after {result.pipeline_ready_s:.2f}s")
 
     for concurrency in CONCURRENCY:
-        _log(mode, f"POST /events concurrency {concurrency}: {plan.warmup} warm-up + "
-                   f"{plan.singles} measured")
-        single = await load.single_phase(dep.base_url, factory, concurrency, plan.singles,
-                                         plan.warmup, tracker, cpu)
+        _log(
+            mode,
+            f"POST /events concurrency {concurrency}: {plan.warmup} warm-up + "
+            f"{plan.singles} measured",
+        )
+        single = await load.single_phase(
+            dep.base_url, factory, concurrency, plan.singles, plan.warmup, tracker, cpu
+        )
         dep.ensure_alive()
         result.singles.append(single)
         lat = single.latency
-        _log(mode, f"  {single.events_per_s:,.0f} ev/s p50 {lat.p50_ms:.1f} p95 "
-                   f"{lat.p95_ms:.1f} p99 {lat.p99_ms:.1f} ms {single.statuses}")
+        _log(
+            mode,
+            f"  {single.events_per_s:,.0f} ev/s p50 {lat.p50_ms:.1f} p95 "
+            f"{lat.p95_ms:.1f} p99 {lat.p99_ms:.1f} ms {single.statuses}",
+        )
 
     # Pending single events land later: start the batch phase from a settled table.
     n, settled = await load.wait_rows(dep.rows.count, len(tracker.accepted), dep.ensure_alive)
     if not settled:
         tracker.note(f"after single events: {n} rows for {len(tracker.accepted)} accepted")
 
-    _log(mode, f"POST /events/batch: {plan.batch_events:,} events, batches of {BATCH_SIZE}, "
-               f"concurrency {BATCH_CONCURRENCY}")
+    _log(
+        mode,
+        f"POST /events/batch: {plan.batch_events:,} events, batches of {BATCH_SIZE}, "
+        f"concurrency {BATCH_CONCURRENCY}",
+    )
     batch = await load.batch_phase(
-        dep.base_url, factory, plan.batch_events, BATCH_SIZE, BATCH_CONCURRENCY, tracker,
-        dep.rows.count, dep.rows.scored, dep.ensure_alive, cpu,
+        dep.base_url,
+        factory,
+        plan.batch_events,
+        BATCH_SIZE,
+        BATCH_CONCURRENCY,
+        tracker,
+        dep.rows.count,
+        dep.rows.scored,
+        dep.ensure_alive,
+        cpu,
     )
     result.batch = batch
     persisted = batch.persisted_events_per_s
-    _log(mode, f"  accepted {batch.api_events_per_s:,.0f} ev/s at the API, persisted "
-               f"{f'{persisted:,.0f} ev/s' if persisted else 'INCOMPLETE'}")
+    _log(
+        mode,
+        f"  accepted {batch.api_events_per_s:,.0f} ev/s at the API, persisted "
+        f"{f'{persisted:,.0f} ev/s' if persisted else 'INCOMPLETE'}",
+    )
 
-    n, settled = await load.wait_rows(dep.rows.count, len(tracker.accepted), dep.ensure_alive,
-                                      stall_s=30.0)
+    n, settled = await load.wait_rows(
+        dep.rows.count, len(tracker.accepted), dep.ensure_alive, stall_s=30.0
+    )
     ids = await dep.rows.ids()
     result.rows, result.settled = len(ids), settled
     result.accepted = len(tracker.accepted)
     result.missing = len(tracker.accepted - ids)
     result.extra = len(ids - tracker.accepted)
     result.scored_rows = await dep.rows.scored()
-    _log(mode, f"integrity: {result.rows} rows / {result.accepted} accepted, missing "
-               f"{result.missing}, extra {result.extra}, scored {result.scored_rows}")
+    _log(
+        mode,
+        f"integrity: {result.rows} rows / {result.accepted} accepted, missing "
+        f"{result.missing}, extra {result.extra}, scored {result.scored_rows}",
+    )
 
 
 # Report -------------------------------------------------------------------------------------
@@ -306,8 +338,10 @@ def _batch_verdict(result: ModeResult) -> str:
 
 
 def table(results: list[ModeResult]) -> str:
-    head = ("| Mode | Test | Volume | Throughput | p50 ms | p95 ms | p99 ms | accepted / pending "
-            "| CPU cores used (by process) | Target |")
+    head = (
+        "| Mode | Test | Volume | Throughput | p50 ms | p95 ms | p99 ms | accepted / pending "
+        "| CPU cores used (by process) | Target |"
+    )
     lines = [head, "|" + "---|" * 10]
     for r in results:
         if r.error and not r.singles and r.batch is None:
@@ -350,8 +384,10 @@ def targets(results: list[ModeResult]) -> list[str]:
     out = []
     prod = next((r for r in results if r.mode == "production"), None)
     if prod is None or (prod.error and not prod.singles):
-        return ["Production targets not measured in this run (production mode "
-                f"{'failed' if prod else 'not run'})."]
+        return [
+            "Production targets not measured in this run (production mode "
+            f"{'failed' if prod else 'not run'})."
+        ]
     single = next((s for s in prod.singles if s.concurrency == 32), None)
     if single is not None:
         out.append(
@@ -368,8 +404,12 @@ def targets(results: list[ModeResult]) -> list[str]:
             f"- Production batch ≥ {TARGET_BATCH_EPS:,.0f} events/s accepted, scored and "
             f"persisted: accepted {_num(b.api_events_per_s, 0)} ev/s at the API, persisted "
             f"{_num(rate, 0)} ev/s end to end"
-            + ("" if scored else "; events were **not scored** (anomaly_score null: no detector "
-               "wired into the worker yet)")
+            + (
+                ""
+                if scored
+                else "; events were **not scored** (anomaly_score null: no detector "
+                "wired into the worker yet)"
+            )
             + f" → {'**holds**' if holds else '**does not hold**'}."
         )
     return out
@@ -387,17 +427,21 @@ def render(results: list[ModeResult], env: dict[str, Any], plan: Plan) -> str:
         f"Machine: {env['cpu_count']} CPU cores ({env['cpu_model']}), {env['mem_gb']} GB RAM, "
         f"Python {env['python']}, {env['platform']}; background load before the run "
         f"{env.get('background_load_cores', '?')} cores. "
-        + "; ".join(f"{r.mode}: {r.description} "
-                    + ", ".join(f"{k} {v}" for k, v in r.versions.items())
-                    for r in results if r.description) + ".",
+        + "; ".join(
+            f"{r.mode}: {r.description} " + ", ".join(f"{k} {v}" for k, v in r.versions.items())
+            for r in results
+            if r.description
+        )
+        + ".",
         "",
         f"Load: {N_AGENTS} agents with 5 tools each (granted through the API) and one "
         "agent-scoped key each; every "
         "request is a distinct valid event (random SHA-256 hashes, client `event_id`, sessions, "
         f"sizes, target hashes). Single events: {plan.warmup:,} warm-up requests (excluded) then "
         f"{plan.singles:,} measured requests per concurrency level, one keep-alive "
-        f"`httpx.AsyncClient` per level. Batches: {plan.batch_events:,} events in per-agent "
-        f"batches of {BATCH_SIZE}, {BATCH_CONCURRENCY} concurrent clients; \"persisted\" polls "
+        "`httpx.AsyncClient` (one connection) per concurrent client. "
+        f"Batches: {plan.batch_events:,} events in per-agent "
+        f'batches of {BATCH_SIZE}, {BATCH_CONCURRENCY} concurrent clients; "persisted" polls '
         "`count(*)` of `agent_events` every 50 ms until every accepted event is there. "
         "The load generator runs on the same machine and competes for the same cores as the "
         "server, Postgres and Redis. CPU figures are cores busy during the measured phase "
@@ -428,31 +472,50 @@ def write_readme(section: str) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.ingest.run", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ingest.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--mode", choices=("embedded", "production", "both"), default="both")
-    parser.add_argument("--quick", action="store_true",
-                        help="300 requests per level and 20,000 batch events (smoke run)")
-    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=True,
-                        help="replace the '## Ingest' section of bench/README.md (default: on)")
-    parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="maintenance database used to CREATE/DROP the throwaway database")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="300 requests per level and 20,000 batch events (smoke run)",
+    )
+    parser.add_argument(
+        "--write",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="replace the '## Ingest' section of bench/README.md (default: on)",
+    )
+    parser.add_argument(
+        "--pg-dsn",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="maintenance database used to CREATE/DROP the throwaway database",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    plan = (Plan(singles=300, warmup=60, batch_events=20_000, quick=True) if args.quick
-            else Plan(singles=2_000, warmup=200, batch_events=100_000, quick=False))
+    plan = (
+        Plan(singles=300, warmup=60, batch_events=20_000, quick=True)
+        if args.quick
+        else Plan(singles=2_000, warmup=200, batch_events=100_000, quick=False)
+    )
     modes = ["embedded", "production"] if args.mode == "both" else [args.mode]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     env = environment()
     env["background_load_cores"] = round(background_load(), 2)
     if env["background_load_cores"] > 0.25:
-        print(f"warning: the machine is already busy ({env['background_load_cores']:.2f} cores) "
-              "before the bench starts: figures will be depressed and noisy", file=sys.stderr)
+        print(
+            f"warning: the machine is already busy ({env['background_load_cores']:.2f} cores) "
+            "before the bench starts: figures will be depressed and noisy",
+            file=sys.stderr,
+        )
     results: list[ModeResult] = []
     try:
         for mode in modes:
@@ -464,8 +527,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(section)
     raw = RESULTS_DIR / f"ingest-{stamp}.json"
-    raw.write_text(json.dumps({"environment": env, "plan": asdict(plan),
-                               "results": [asdict(r) for r in results]}, indent=2, default=str))
+    raw.write_text(
+        json.dumps(
+            {"environment": env, "plan": asdict(plan), "results": [asdict(r) for r in results]},
+            indent=2,
+            default=str,
+        )
+    )
     print(f"raw results: {raw.relative_to(REPO)}", file=sys.stderr)
     if args.write:
         write_readme(section)

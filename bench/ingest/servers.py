@@ -90,8 +90,11 @@ class ServerProcess:
                 try:
                     self.proc.wait(grace_s)
                 except subprocess.TimeoutExpired:
-                    print(f"  {self.name} (pid {self.pid}) ignored SIGTERM for {grace_s:.0f}s: "
-                          "SIGKILL", file=sys.stderr)
+                    print(
+                        f"  {self.name} (pid {self.pid}) ignored SIGTERM for {grace_s:.0f}s: "
+                        "SIGKILL",
+                        file=sys.stderr,
+                    )
                     self._signal(signal.SIGKILL)
                     self.proc.wait(10)
             return self.proc.returncode
@@ -119,8 +122,13 @@ def start_process(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = log_path.open("wb")
     proc = subprocess.Popen(
-        list(args), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=log_file, start_new_session=True,
+        list(args),
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
+        start_new_session=True,
     )
     return ServerProcess(name, proc, log_path, log_file)
 
@@ -134,8 +142,7 @@ def stop_all(processes: Sequence[ServerProcess]) -> None:
             print(f"  could not stop {process.name}: {exc!r}", file=sys.stderr)
             continue
         if code not in (0, None, -signal.SIGTERM):
-            print(f"  {process.name} exited with {code}; log: {process.log_path}",
-                  file=sys.stderr)
+            print(f"  {process.name} exited with {code}; log: {process.log_path}", file=sys.stderr)
 
 
 def free_port() -> int:
@@ -272,9 +279,11 @@ class PostgresRows(RowStore):
         return int(await self.conn.fetchval("SELECT count(*) FROM agent_events"))
 
     async def scored(self) -> int:
-        return int(await self.conn.fetchval(
-            "SELECT count(*) FROM agent_events WHERE anomaly_score IS NOT NULL"
-        ))
+        return int(
+            await self.conn.fetchval(
+                "SELECT count(*) FROM agent_events WHERE anomaly_score IS NOT NULL"
+            )
+        )
 
     async def ids(self) -> set[str]:
         return {_norm_uuid(r[0]) for r in await self.conn.fetch("SELECT id FROM agent_events")}
@@ -317,20 +326,31 @@ async def embedded(stamp: str) -> AsyncIterator[Deployment]:
     try:
         port = free_port()
         key_file = tmp / "admin.key"
-        env = server_env({
-            "AGENTSENTINEL_DATA_DIR": str(tmp / "data"),
-            "AGENTSENTINEL_BOOTSTRAP_KEY_FILE": str(key_file),
-        })
-        processes.append(start_process(
-            "serve", [str(SENTINEL), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env, _log_path(stamp, "embedded", "serve"), tmp,
-        ))
+        env = server_env(
+            {
+                "AGENTSENTINEL_DATA_DIR": str(tmp / "data"),
+                "AGENTSENTINEL_BOOTSTRAP_KEY_FILE": str(key_file),
+            }
+        )
+        processes.append(
+            start_process(
+                "serve",
+                [str(SENTINEL), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env,
+                _log_path(stamp, "embedded", "serve"),
+                tmp,
+            )
+        )
         base_url = f"http://127.0.0.1:{port}"
         await wait_ready(base_url, processes)
         admin_key = await read_key_file(key_file, processes)
         rows = SqliteRows(tmp / "data" / "agentsentinel.db")
         yield Deployment(
-            "embedded", base_url, admin_key, processes, rows,
+            "embedded",
+            base_url,
+            admin_key,
+            processes,
+            rows,
             "1 x `sentinel serve` (SQLite WAL + in-memory bus + in-process worker)",
             {"sqlite": sqlite3.sqlite_version},
         )
@@ -366,29 +386,46 @@ async def production(stamp: str, pg_admin_dsn: str, redis_url: str) -> AsyncIter
             await redis_client.aclose()
         port = free_port()
         key_file = tmp / "admin.key"
-        env = server_env({
-            "AGENTSENTINEL_MODE": "production",
-            "AGENTSENTINEL_DATABASE_URL": db_dsn,
-            "AGENTSENTINEL_REDIS_URL": redis_url,
-            "AGENTSENTINEL_REDIS_PREFIX": prefix,
-            "AGENTSENTINEL_SECRET_KEY": secrets.token_hex(32),
-            "AGENTSENTINEL_BOOTSTRAP_KEY_FILE": str(key_file),
-            "AGENTSENTINEL_DATA_DIR": str(tmp / "data"),
-        })
+        env = server_env(
+            {
+                "AGENTSENTINEL_MODE": "production",
+                "AGENTSENTINEL_DATABASE_URL": db_dsn,
+                "AGENTSENTINEL_REDIS_URL": redis_url,
+                "AGENTSENTINEL_REDIS_PREFIX": prefix,
+                "AGENTSENTINEL_SECRET_KEY": secrets.token_hex(32),
+                "AGENTSENTINEL_BOOTSTRAP_KEY_FILE": str(key_file),
+                "AGENTSENTINEL_DATA_DIR": str(tmp / "data"),
+            }
+        )
         # The API migrates the schema; the worker starts once it is there (no migration race).
-        processes.append(start_process(
-            "api", [str(SENTINEL), "api", "--host", "127.0.0.1", "--port", str(port)],
-            env, _log_path(stamp, "production", "api"), tmp,
-        ))
+        processes.append(
+            start_process(
+                "api",
+                [str(SENTINEL), "api", "--host", "127.0.0.1", "--port", str(port)],
+                env,
+                _log_path(stamp, "production", "api"),
+                tmp,
+            )
+        )
         base_url = f"http://127.0.0.1:{port}"
         await wait_ready(base_url, processes)
-        processes.append(start_process(
-            "worker", [str(SENTINEL), "worker"], env, _log_path(stamp, "production", "worker"), tmp,
-        ))
+        processes.append(
+            start_process(
+                "worker",
+                [str(SENTINEL), "worker"],
+                env,
+                _log_path(stamp, "production", "worker"),
+                tmp,
+            )
+        )
         admin_key = await read_key_file(key_file, processes)
         rows = PostgresRows(await asyncpg.connect(db_dsn), dbname, redis_pid)
         yield Deployment(
-            "production", base_url, admin_key, processes, rows,
+            "production",
+            base_url,
+            admin_key,
+            processes,
+            rows,
             "1 x `sentinel api` + 1 x `sentinel worker` (Postgres + Redis Streams)",
             {"postgres": pg_version, "redis": redis_version},
         )

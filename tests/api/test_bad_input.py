@@ -193,9 +193,16 @@ async def test_many_concurrent_single_events_are_all_scored_in_time(server: Serv
     agent = await _agent(server)
 
     async def post(n: int) -> str:
-        r = await server.client.post("/api/v1/events", json={
-            "agent_id": agent, "tool_name": "t", "input_hash": sha(str(n)),
-            "output_hash": sha("o")}, headers=server.headers())
+        r = await server.client.post(
+            "/api/v1/events",
+            json={
+                "agent_id": agent,
+                "tool_name": "t",
+                "input_hash": sha(str(n)),
+                "output_hash": sha("o"),
+            },
+            headers=server.headers(),
+        )
         assert r.status_code == 201, r.text
         return str(r.json()["status"])
 

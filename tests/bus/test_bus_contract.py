@@ -105,6 +105,19 @@ async def test_feed_fans_out_to_every_subscriber(make_bus: BusFactory) -> None:
                 ]
 
 
+async def test_broadcast_many_reaches_subscribers_as_single_items_in_order(
+    make_bus: BusFactory,
+) -> None:
+    api, worker = await make_bus(), await make_bus()
+    async with api.subscribe_feed() as feed:
+        await worker.broadcast({"n": 0})
+        await worker.broadcast_many([{"n": 1}, {"n": 2}, {"n": 3}])
+        await worker.broadcast_many([])
+        await worker.broadcast({"n": 4})
+        async with asyncio.timeout(5):
+            assert [await anext(feed) for _ in range(5)] == [{"n": n} for n in range(5)]
+
+
 async def _split(first: ShardConsumer, second: ShardConsumer) -> tuple[frozenset[int], ...]:
     for _ in range(5):
         owned = await second.owned_shards(), await first.owned_shards()

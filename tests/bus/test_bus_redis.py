@@ -162,6 +162,106 @@ async def test_listener_resubscribes_after_its_connection_is_killed(
     await eventually(round_trip, what="a reply after the listener reconnected")
 
 
+async def _feed_listeners(client: aioredis.Redis, prefix: str) -> int:
+    [(_, count)] = await client.pubsub_numsub(f"{prefix}:feed")
+    return int(count)
+
+
+async def test_feed_channel_is_subscribed_only_while_someone_listens(
+    redis_url: str, redis_prefix: str, buses: list[RedisStreamsBus], client: aioredis.Redis
+) -> None:
+    api = await _bus(buses, redis_url, redis_prefix)
+    worker = await _bus(buses, redis_url, redis_prefix)
+    assert await _feed_listeners(client, redis_prefix) == 0
+    async with api.subscribe_feed() as feed:
+        assert await _feed_listeners(client, redis_prefix) == 1
+        async with api.subscribe_feed() as second:
+            await worker.broadcast_many([{"n": 1}, {"n": 2}])
+            async with asyncio.timeout(5):
+                assert [await anext(second), await anext(second)] == [{"n": 1}, {"n": 2}]
+        assert await _feed_listeners(client, redis_prefix) == 1  # the first one still listens
+        async with asyncio.timeout(5):
+            assert [await anext(feed), await anext(feed)] == [{"n": 1}, {"n": 2}]
+
+    async def unsubscribed() -> bool:
+        return await _feed_listeners(client, redis_prefix) == 0
+
+    await eventually(unsubscribed, what="the feed channel unsubscribed")
+    # Listening again works, and nothing broadcast meanwhile is replayed.
+    await worker.broadcast({"n": 3})
+    async with api.subscribe_feed() as feed:
+        await worker.broadcast({"n": 4})
+        async with asyncio.timeout(5):
+            assert await anext(feed) == {"n": 4}
+
+
+async def test_broadcast_many_is_one_message(
+    redis_url: str, redis_prefix: str, buses: list[RedisStreamsBus], client: aioredis.Redis
+) -> None:
+    worker = await _bus(buses, redis_url, redis_prefix)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(f"{redis_prefix}:feed")
+    try:
+        await worker.broadcast_many([{"n": 1}, {"n": 2}, {"n": 3}])
+        async with asyncio.timeout(5):
+            while (message := await pubsub.get_message(timeout=1.0)) is None:
+                pass
+        assert json.loads(message["data"]) == [{"n": 1}, {"n": 2}, {"n": 3}]
+        assert await pubsub.get_message(timeout=0.2) is None
+    finally:
+        await pubsub.aclose()
+
+
+async def test_feed_subscription_survives_a_killed_listener_connection(
+    redis_url: str, redis_prefix: str, buses: list[RedisStreamsBus], client: aioredis.Redis
+) -> None:
+    api = await _bus(buses, redis_url, redis_prefix)
+    worker = await _bus(buses, redis_url, redis_prefix)
+    async with api.subscribe_feed() as feed:
+        clients = await client.client_list(_type="pubsub")
+        [victim] = [c for c in clients if c["name"] == api.instance_id]
+        await client.client_kill_filter(_id=victim["id"])
+        seq = 0
+
+        async def delivered() -> bool:
+            nonlocal seq
+            seq += 1
+            await worker.broadcast({"n": seq})
+            try:
+                async with asyncio.timeout(0.2):
+                    while True:
+                        if (await anext(feed))["n"] == seq:
+                            return True
+            except TimeoutError:
+                return False
+
+        await eventually(delivered, what="feed items after the listener reconnected")
+
+
+async def test_publish_keeps_order_within_a_shard_for_one_and_many_shards(
+    redis_url: str, redis_prefix: str, buses: list[RedisStreamsBus]
+) -> None:
+    bus = await _bus(buses, redis_url, redis_prefix, shard_count=2)
+    one = agent(1)
+    same_shard = [
+        a for a in (agent(n) for n in range(2, 40)) if shard_for(a, 2) == shard_for(one, 2)
+    ]
+    other = next(
+        a for a in (agent(n) for n in range(2, 40)) if shard_for(a, 2) != shard_for(one, 2)
+    )
+    await bus.publish([message(one, 0)])  # a single XADD
+    await bus.publish([message(one, s) for s in range(1, 4)])  # one shard: one script call
+    await bus.publish(  # two shards: a pipeline
+        [message(a, s) for s in range(4, 7) for a in (one, other, same_shard[0])]
+    )
+    got = await drain(bus.consumer("w"), 1 + 3 + 9)
+    seqs: dict[str, list[int]] = {}
+    for delivery in got:
+        seqs.setdefault(delivery.message.agent_id, []).append(delivery.message.payload["seq"])
+    assert seqs[one] == list(range(7))
+    assert seqs[other] == seqs[same_shard[0]] == [4, 5, 6]
+
+
 async def test_old_consumers_are_removed_from_the_group(
     redis_url: str, redis_prefix: str, buses: list[RedisStreamsBus], client: aioredis.Redis
 ) -> None:

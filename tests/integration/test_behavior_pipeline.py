@@ -140,6 +140,7 @@ async def test_scores_and_reasons_reach_every_read_path(server: Server) -> None:
 
     # A destructive tool the agent was never granted, in the same session: top of the scale.
     feed = server.runtime.bus.subscribe_feed()
+    await feed.wait_ready()
     attack = {
         **usual,
         "tool_name": "drop_customer_table",

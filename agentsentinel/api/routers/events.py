@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter
 
 from agentsentinel.api.deps import (
     PrincipalDep,
@@ -18,7 +19,10 @@ from agentsentinel.api.deps import (
     RuntimeDep,
     SessionDep,
     ensure_can_act_for,
+    get_key_lookup,
 )
+from agentsentinel.api.fastjson import json_response
+from agentsentinel.auth.keys import Scope
 from agentsentinel.errors import Forbidden, InvalidInput
 from agentsentinel.schemas.common import UTCDatetime
 from agentsentinel.schemas.event import (
@@ -36,8 +40,8 @@ _HEARTBEAT_S = 15.0
 
 @router.post("/events", status_code=201, response_model=EventAccepted, operation_id="ingest_event")
 async def ingest_event(
-    body: EventCreate, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep
-) -> dict[str, Any]:
+    body: EventCreate, request: Request, runtime: RuntimeDep, principal: PrincipalDep
+) -> Response:
     """Ingest one tool call and return its anomaly score.
 
     The request waits for the worker's score up to the reply deadline (default 250 ms). Past it,
@@ -47,12 +51,13 @@ async def ingest_event(
     (``status: "duplicate"``).
     """
     ensure_can_act_for(principal, body.agent_id)
-    if not await svc.agent_ids_existing(session, {body.agent_id}):
+    # A live agent key proves its agent exists (authentication joined it); admins ask. No pooled
+    # connection is held from here on, so none is held while waiting for the worker.
+    if principal.scope is not Scope.AGENT and not await svc.agent_ids_existing(
+        get_key_lookup(request), {body.agent_id}
+    ):
         raise svc.not_found_agent()
     prepared = svc.prepare(body, runtime.settings, svc.now())
-    # Give the connection back before waiting for the worker: a request must never hold a pooled
-    # connection while the worker (which needs one to store the event) is what it waits for.
-    await session.commit()
     message = dataclasses.replace(prepared.message, reply_to=runtime.bus.instance_id)
     bus = runtime.bus
     bus.expect_reply(message.message_id)
@@ -74,7 +79,15 @@ async def ingest_event(
         if reply.status == "rejected":
             raise svc.not_found_agent()
         result.update(anomaly_score=reply.anomaly_score, reasons=reply.reasons, status=reply.status)
-    return result
+    # What FastAPI would do with ``response_model`` (validate, then dump), minus its overhead.
+    return Response(
+        _ACCEPTED.dump_json(_ACCEPTED.validate_python(result)),
+        status_code=201,
+        media_type="application/json",
+    )
+
+
+_ACCEPTED: TypeAdapter[EventAccepted] = TypeAdapter(EventAccepted)
 
 
 @router.post(
@@ -84,53 +97,47 @@ async def ingest_event(
     operation_id="ingest_events_batch",
 )
 async def ingest_batch(
-    body: EventBatchCreate, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep
-) -> dict[str, Any]:
+    body: EventBatchCreate, request: Request, runtime: RuntimeDep, principal: PrincipalDep
+) -> Response:
     """Queue up to 1000 events without waiting for scores.
 
     Each event is validated and authorised on its own: a bad one is rejected alone (with its
     error in ``results``), the rest are accepted. Idempotent on ``event_id``.
     """
-    received = svc.now()
+    window = svc.ReceiveWindow.at(runtime.settings, svc.now())
+    # Every result carries the five ``BatchItemResult`` fields, in its order.
     results: list[dict[str, Any]] = []
     candidates: list[tuple[int, EventCreate]] = []
     for index, raw in enumerate(body.events):
         validated = svc.validate_batch_item(raw)
         if isinstance(validated, list):
-            results.append({"index": index, "status": "rejected", "error": validated})
+            results.append(_rejected(index, None, validated))
             continue
         if not principal.can_act_for(validated.agent_id):
             results.append(
-                {
-                    "index": index,
-                    "event_id": validated.event_id,
-                    "status": "rejected",
-                    "error": "this key may not post events for that agent",
-                }
+                _rejected(index, validated.event_id, "this key may not post events for that agent")
             )
             continue
         candidates.append((index, validated))
-        results.append({})  # placeholder, filled below in request order
-    existing = await svc.agent_ids_existing(session, {e.agent_id for _, e in candidates})
+        results.append(_PLACEHOLDER)  # filled below in request order
+    existing: set[uuid.UUID]
+    if principal.scope is Scope.AGENT:
+        # Only the key's own agent got this far, and a live agent key proves it exists.
+        existing = {e.agent_id for _, e in candidates[:1]}
+    else:
+        existing = await svc.agent_ids_existing(
+            get_key_lookup(request), {e.agent_id for _, e in candidates}
+        )
     messages = []
+    accepted = 0
     for index, event in candidates:
         if event.agent_id not in existing:
-            results[index] = {
-                "index": index,
-                "event_id": event.event_id,
-                "status": "rejected",
-                "error": "Agent not found",
-            }
+            results[index] = _rejected(index, event.event_id, "Agent not found")
             continue
         try:
-            prepared = svc.prepare(event, runtime.settings, received)
+            prepared = svc.prepare(event, runtime.settings, window.received_at, window)
         except InvalidInput as exc:
-            results[index] = {
-                "index": index,
-                "event_id": event.event_id,
-                "status": "rejected",
-                "error": exc.detail,
-            }
+            results[index] = _rejected(index, event.event_id, exc.detail)
             continue
         messages.append(prepared.message)
         results[index] = {
@@ -138,12 +145,27 @@ async def ingest_batch(
             "event_id": prepared.message.message_id,
             "status": "accepted",
             "anomaly_score": None,
+            "error": None,
         }
-    await session.commit()  # release the connection before talking to the bus
+        accepted += 1
     if messages:
         await svc.publish(runtime.bus, messages)
-    accepted = sum(1 for r in results if r["status"] == "accepted")
-    return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
+    return json_response(
+        {"accepted": accepted, "rejected": len(results) - accepted, "results": results}, 202
+    )
+
+
+_PLACEHOLDER: dict[str, Any] = {}
+
+
+def _rejected(index: int, event_id: uuid.UUID | None, error: Any) -> dict[str, Any]:
+    return {
+        "index": index,
+        "event_id": None if event_id is None else str(event_id),
+        "status": "rejected",
+        "anomaly_score": None,
+        "error": error,
+    }
 
 
 @router.get("/events", response_model=list[EventRead], operation_id="list_events")
@@ -191,6 +213,12 @@ async def stream_events(
         raise Forbidden("this key may only read its own agent")
     wanted = str(agent_id) if agent_id else None
     feed = runtime.bus.subscribe_feed()
+    # Answer once the subscription is live, so an event posted after ": connected" is seen.
+    try:
+        await feed.wait_ready()
+    except BaseException:
+        feed.close()
+        raise
 
     async def stream() -> AsyncIterator[str]:
         yield ": connected\n\n"
