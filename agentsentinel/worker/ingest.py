@@ -36,11 +36,18 @@ log = logging.getLogger(__name__)
 
 _INLINE_SCORING = 64  # larger batches are scored in a thread
 _EVENT_COLUMNS = {c.name for c in AgentEvent.__table__.columns} - {"id", "ts", "anomaly_score"}
+# Every row of a multi-row INSERT carries every column: an optional field a payload lacks gets the
+# column's own default (or NULL), never a different key set per row.
+_EVENT_DEFAULTS = {
+    c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
+    for c in AgentEvent.__table__.columns
+    if c.name in _EVENT_COLUMNS
+}
 
 
 def event_row(payload: dict[str, Any], score: EventScore) -> dict[str, Any]:
     """The ``agent_events`` row of a bus payload."""
-    row = {k: payload.get(k) for k in _EVENT_COLUMNS if k in payload}
+    row = {k: payload.get(k, default) for k, default in _EVENT_DEFAULTS.items()}
     row["id"] = uuid.UUID(payload["event_id"])
     row["agent_id"] = uuid.UUID(payload["agent_id"])
     row["ts"] = datetime.fromisoformat(payload["occurred_at"])

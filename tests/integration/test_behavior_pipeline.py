@@ -392,3 +392,43 @@ async def test_silence_opens_and_resolves_a_behavior_finding(server: Server) -> 
     [resolved] = await check(back + timedelta(minutes=1))
     assert resolved["id"] == finding["id"] and resolved["status"] == "RESOLVED"
     assert [h["to"] for h in resolved["history"]] == ["OPEN", "RESOLVED"]
+
+
+async def test_a_batch_with_different_optional_fields_is_stored_in_one_statement(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows of one multi-row INSERT carry the same columns, whatever each event left out."""
+    from agentsentinel.runtime import Runtime
+
+    runtime = Runtime(settings.model_copy(update={"run_worker": False}))
+    await runtime.start(migrate=False, api=False, worker=False)
+    try:
+        agent_id = uuid.uuid4()
+        async with runtime.sessions() as session, session.begin():
+            session.add(Agent(id=agent_id, name="mixed"))
+        base = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+        deliveries = [_delivery(agent_id, n, base) for n in range(4)]
+        deliveries[1].message.payload.update(target_hash=sha("dest"), metrics={"amount": 12.5})
+        deliveries[2].message.payload.pop("duration_ms")
+        deliveries[3].message.payload.update(tags=["x"], status="error", error_type="Timeout")
+        service = EventIngestService(
+            runtime.bus, runtime.sessions, runtime.settings, DetectorPipeline(runtime.settings)
+        )
+        with caplog.at_level("WARNING"):
+            await service.process(deliveries)
+        assert "one by one" not in caplog.text
+        async with runtime.sessions() as session:
+            rows = {
+                str(e.id): e
+                for e in (
+                    await session.execute(select(AgentEvent).where(AgentEvent.agent_id == agent_id))
+                ).scalars()
+            }
+        assert len(rows) == 4
+        d = [rows[x.message.payload["event_id"]] for x in deliveries]
+        assert d[1].target_hash == sha("dest") and d[1].metrics == {"amount": 12.5}
+        assert d[0].target_hash is None and d[2].duration_ms is None
+        assert d[3].status == "error" and d[3].tags == ["x"] and d[1].status == "ok"
+        assert all(e.anomaly_score is not None for e in d)
+    finally:
+        await runtime.stop()
