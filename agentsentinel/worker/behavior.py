@@ -40,7 +40,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentsentinel.behavior import (
@@ -50,7 +49,9 @@ from agentsentinel.behavior import (
     SilenceAlert,
     StateVersionError,
 )
+from agentsentinel.behavior.state import STATE_VERSION
 from agentsentinel.bus.base import shard_for
+from agentsentinel.db.engine import dialect_insert
 from agentsentinel.db.types import utcnow
 from agentsentinel.models import Agent, Baseline, Finding
 from agentsentinel.services import findings
@@ -93,11 +94,6 @@ def behavior_event(payload: dict[str, Any]) -> BehaviorEvent:
         tags=tuple(payload.get("tags") or ()),
         event_id=payload.get("event_id"),
     )
-
-
-def _upsert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 class DetectorPipeline:
@@ -236,7 +232,7 @@ class DetectorPipeline:
 
         The shared state is saved every ``shared_checkpoint_s`` and on the ``final`` checkpoint.
         """
-        insert = _upsert(session)
+        insert = dialect_insert(session)
         now = utcnow()
         rows = []
         for agent_id in sorted(self._dirty):
@@ -254,7 +250,7 @@ class DetectorPipeline:
                     "scope_key": agent_id,
                     "agent_id": uuid.UUID(agent_id),
                     "state": blob,
-                    "state_version": 1,
+                    "state_version": STATE_VERSION,
                     "event_count": self._learned.get(agent_id, 0),
                     "last_stream_id": f"{position[0]}-{position[1]}" if position else None,
                     "last_event_at": self._last_event.get(agent_id),
@@ -289,14 +285,14 @@ class DetectorPipeline:
         self._dirty.clear()
 
     async def _save_shared(self, session: AsyncSession) -> None:
-        insert = _upsert(session)
+        insert = dialect_insert(session)
         stmt = insert(Baseline).values(
             id=uuid.uuid4(),
             scope=SHARED_SCOPE[0],
             scope_key=SHARED_SCOPE[1],
             agent_id=None,
             state=self.detector.export_shared_state(),
-            state_version=1,
+            state_version=STATE_VERSION,
             event_count=0,
             updated_at=utcnow(),
         )

@@ -22,10 +22,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentsentinel.bus.base import Delivery, EventBus, Reply, ShardConsumer
+from agentsentinel.db.engine import dialect_insert
 from agentsentinel.db.types import utcnow
 from agentsentinel.models import Agent, AgentEvent, ToolGrant
 from agentsentinel.settings import Settings
@@ -262,8 +262,7 @@ class EventIngestService:
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
         if not rows:
             return set()
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = dialect_insert(session)
         # Core (not ORM) statement: one multi-row INSERT per batch, ids of new rows back.
         stmt = insert(_EVENTS).on_conflict_do_nothing().returning(_EVENTS.c.id)
         result = await session.execute(stmt, rows)
