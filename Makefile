@@ -10,10 +10,13 @@ PORT ?= 9000
 
 install: $(VENV)/.installed
 
+# Two pip steps: in one resolve, the editable root conflicts with the CLI's direct reference to
+# the same directory (cli/pyproject.toml); the second step makes the root editable.
 $(VENV)/.installed: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[server,test]" -e "./cli[server]"
+	$(PY) -m pip install --quiet -e "./cli[server,discover]"
+	$(PY) -m pip install --quiet -e ".[server,test]"
 	touch $@
 
 # Builds the dashboard into agentsentinel/static when its sources exist.

@@ -15,11 +15,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from agentsentinel.alerts.urls import validate_slack_webhook_url, validate_webhook_url
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the value shipped in examples; refused in production
 _SECRET_FILE = "secret_key"  # noqa: S105 - a file name
+MIN_WEBHOOK_SECRET = 32
 
 
 class RunMode(StrEnum):
@@ -30,7 +33,14 @@ class RunMode(StrEnum):
 class Settings(BaseSettings):
     """Every knob of the server. Field names map to ``AGENTSENTINEL_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENTSENTINEL_", extra="ignore")
+    # populate_by_name: fields with env aliases (the alert URLs) still take their field name.
+    # hide_input_in_errors: a refused value (a webhook URL, a short secret) is never echoed.
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTSENTINEL_",
+        extra="ignore",
+        populate_by_name=True,
+        hide_input_in_errors=True,
+    )
 
     mode: RunMode = RunMode.EMBEDDED
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".agentsentinel")
@@ -43,9 +53,29 @@ class Settings(BaseSettings):
     show_docs: bool | None = None
     log_level: str = "INFO"
     log_format: str = "text"  # "text" or "json"
+    # How long start-up waits for Postgres and Redis to answer before giving up (0: fail at once).
+    startup_wait_s: float = Field(default=60.0, ge=0.0, le=3600.0)
 
-    slack_webhook_url: SecretStr | None = None
-    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Alerts (agentsentinel/alerts). The URLs are validated here: a bad one stops the start-up.
+    alert_slack_webhook_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "AGENTSENTINEL_ALERT_SLACK_WEBHOOK_URL", "AGENTSENTINEL_SLACK_WEBHOOK_URL"
+        ),
+    )
+    alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices(
+            "AGENTSENTINEL_ALERT_WEBHOOK_URLS", "AGENTSENTINEL_WEBHOOK_URLS"
+        ),
+    )
+    alert_webhook_secret: SecretStr | None = None
+    alert_anomaly_threshold: float = Field(default=0.99, gt=0.0, le=1.0)
+    alert_agent_limit: int = Field(default=20, ge=1, le=10_000)
+    alert_agent_window_s: int = Field(default=3600, ge=60, le=7 * 86400)
+    alert_max_attempts: int = Field(default=8, ge=1, le=50)
+    alert_backoff_s: float = Field(default=5.0, ge=0.1, le=3600.0)
+    alert_poll_interval_s: float = Field(default=1.0, ge=0.05, le=300.0)
 
     # Event pipeline
     shard_count: int = Field(default=16, ge=1, le=1024)
@@ -67,6 +97,15 @@ class Settings(BaseSettings):
     trust_hysteresis: float = Field(default=2.0, ge=0.0, le=20.0)
     trust_debounce_ms: int = Field(default=1_000, ge=0, le=60_000)
     trust_refresh_s: float = Field(default=300.0, ge=5.0)
+    # Posture score penalties (agentsentinel/trust/engine.py): the first finding of a severity
+    # costs its penalty, each further one ``trust_penalty_ratio`` times the previous one.
+    trust_penalty_critical: float = Field(default=40.0, ge=0.0, le=100.0)
+    trust_penalty_high: float = Field(default=20.0, ge=0.0, le=100.0)
+    trust_penalty_medium: float = Field(default=8.0, ge=0.0, le=100.0)
+    trust_penalty_low: float = Field(default=3.0, ge=0.0, le=100.0)
+    trust_penalty_ratio: float = Field(default=0.5, ge=0.0, lt=1.0)
+    # Posture scanner (agentsentinel/services/posture.py): full rescan of the worker's agents.
+    posture_scan_interval_s: float = Field(default=3600.0, ge=10.0)
     redis_prefix: str = "agentsentinel"
     retention_days: int = Field(default=90, ge=1)
     future_skew_seconds: int = Field(default=300, ge=0)
@@ -82,12 +121,36 @@ class Settings(BaseSettings):
     # Whether this process also runs the worker services (embedded mode, tests)
     run_worker: bool | None = None
 
-    @field_validator("cors_origins", "webhook_urls", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "alert_webhook_urls", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("alert_slack_webhook_url")
+    @classmethod
+    def _slack_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        return SecretStr(validate_slack_webhook_url(value.get_secret_value()))
+
+    @field_validator("alert_webhook_urls")
+    @classmethod
+    def _webhook_urls(cls, value: list[str]) -> list[str]:
+        return [validate_webhook_url(url) for url in value]
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.alert_webhook_urls:
+            secret = self.alert_webhook_secret
+            value = secret.get_secret_value() if secret is not None else ""
+            if len(value) < MIN_WEBHOOK_SECRET:
+                raise ValueError(
+                    "AGENTSENTINEL_ALERT_WEBHOOK_SECRET must be set to a random value of at least "
+                    f"{MIN_WEBHOOK_SECRET} characters when alert webhook URLs are configured"
+                )
+        return self
 
     @field_validator("log_level")
     @classmethod

@@ -15,7 +15,17 @@ from starlette.requests import Request
 import agentsentinel
 from agentsentinel.api.errors import install_error_handlers
 from agentsentinel.api.middleware import BodySizeLimit, SecurityHeaders
-from agentsentinel.api.routers import agents, events, findings, health, keys, login, scores
+from agentsentinel.api.routers import (
+    agents,
+    events,
+    findings,
+    health,
+    keys,
+    login,
+    rules,
+    scores,
+    suppressions,
+)
 from agentsentinel.auth.lookup import KeyLookup
 from agentsentinel.runtime import Runtime
 from agentsentinel.settings import Settings
@@ -69,7 +79,7 @@ def create_app(
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (agents, events, findings, scores, keys):
+    for module in (agents, events, findings, scores, keys, rules, suppressions):
         api.include_router(module.router)
     # Also under /api/v1 for clients that only proxy /api/ (one schema entry: the root one).
     api.include_router(health.router, include_in_schema=False)

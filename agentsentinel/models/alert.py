@@ -25,7 +25,8 @@ class Alert(Base):
         ForeignKey("agents.id", ondelete="SET NULL"), default=None
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    # pending | sent | failed | suppressed (over the per-agent limit: kept, never sent)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
@@ -35,4 +36,6 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("channel", "destination", "dedup_key"),
         Index(None, "status", "next_attempt_at"),
+        # The per-agent throttle counts an agent's recent alerts (agentsentinel/alerts/outbox.py).
+        Index(None, "agent_id", "created_at"),
     )

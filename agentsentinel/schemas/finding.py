@@ -49,3 +49,18 @@ class FindingRead(ResponseModel):
     updated_at: OutDatetime
     resolved_by: str | None
     history: list[dict[str, Any]]
+
+
+class ScanSummary(ResponseModel):
+    """What ``POST /agents/{id}/scan`` changed, and the agent's posture findings now."""
+
+    agent_id: uuid.UUID
+    findings: int
+    open_by_severity: dict[str, int]
+    opened: list[uuid.UUID]
+    reopened: list[uuid.UUID]
+    resolved: list[uuid.UUID]
+    suppressed: list[uuid.UUID]
+    posture_score: float
+    trust_score: float
+    status: str

@@ -31,3 +31,4 @@ class ScoreHistoryItem(ResponseModel):
     recency: float
     status: str
     reasons: list[dict[str, Any]]
+    breakdown: dict[str, Any] = {}

@@ -23,13 +23,40 @@ from agentsentinel.schemas.agent import (
     GrantUpdate,
     McpCreate,
 )
+from agentsentinel.settings import Settings
 
 DEFAULT_MODEL = "unknown"
 DEFAULT_TEAM = "unassigned"
 OPEN_STATUSES = ("OPEN", "ACKNOWLEDGED")
+# Agent fields the posture rules read: changing one rescans the agent.
+_POSTURE_FIELDS = ("name", "agent_type", "description", "owner_team")
 
 
-async def create_agent(session: AsyncSession, body: AgentCreate) -> Agent:
+async def _scan(
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    settings: Settings | None,
+    previous_hashes: dict[str, str | None] | None = None,
+) -> None:
+    """Rescan the agent's posture in this transaction (every change below ends with it)."""
+    # Imported here: services.posture -> services.scores -> this module.
+    from agentsentinel.services import posture
+
+    agent = await get_agent(session, agent_id)
+    await posture.scan_agent(session, agent, settings=settings, previous_hashes=previous_hashes)
+
+
+async def _lock(session: AsyncSession, agent_id: uuid.UUID) -> None:
+    """Lock the agent before touching its grants or bindings (the scanner's lock order)."""
+    from agentsentinel.services import posture
+
+    if await posture.lock_agent(session, agent_id) is None:
+        raise NotFound("Agent not found")
+
+
+async def create_agent(
+    session: AsyncSession, body: AgentCreate, *, settings: Settings | None = None
+) -> Agent:
     agent = Agent(
         name=body.name,
         agent_type=body.agent_type,
@@ -40,6 +67,7 @@ async def create_agent(session: AsyncSession, body: AgentCreate) -> Agent:
     )
     session.add(agent)
     await session.flush()
+    await _scan(session, agent.id, settings)
     return agent
 
 
@@ -115,8 +143,16 @@ async def open_findings_count(session: AsyncSession, agent_id: uuid.UUID) -> int
     )
 
 
-async def update_agent(session: AsyncSession, agent_id: uuid.UUID, body: AgentUpdate) -> Agent:
+async def update_agent(
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    body: AgentUpdate,
+    *,
+    settings: Settings | None = None,
+) -> Agent:
+    await _lock(session, agent_id)
     agent = await get_agent(session, agent_id)
+    before = [getattr(agent, name) for name in _POSTURE_FIELDS]
     changes = body.model_dump(exclude_unset=True)
     for field in ("name", "agent_type", "description", "tags"):
         if field in changes and (changes[field] is not None or field == "description"):
@@ -127,6 +163,8 @@ async def update_agent(session: AsyncSession, agent_id: uuid.UUID, body: AgentUp
         agent.owner_team = (changes["owner_team"] or "").strip() or DEFAULT_TEAM
     agent.updated_at = utcnow()
     await session.flush()
+    if [getattr(agent, name) for name in _POSTURE_FIELDS] != before:
+        await _scan(session, agent_id, settings)
     return agent
 
 
@@ -170,10 +208,14 @@ def _classify(grant: ToolGrant) -> None:
 
 
 async def upsert_grant(
-    session: AsyncSession, agent_id: uuid.UUID, body: GrantCreate
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    body: GrantCreate,
+    *,
+    settings: Settings | None = None,
 ) -> tuple[ToolGrant, bool]:
     """Create the grant, or update the existing one for (agent, tool). Returns (grant, created)."""
-    await get_agent(session, agent_id)
+    await _lock(session, agent_id)
     grant = (
         await session.execute(
             select(ToolGrant).where(
@@ -185,9 +227,11 @@ async def upsert_grant(
     if grant is None:
         grant = ToolGrant(agent_id=agent_id, tool_name=body.tool_name)
         session.add(grant)
+    previous = grant.definition_hash
     fields = body.model_dump(exclude_unset=True, exclude={"tool_name"})
     _apply_grant_fields(grant, fields)
     await session.flush()
+    await _scan(session, agent_id, settings, {grant.tool_name: previous})
     return grant, created
 
 
@@ -214,24 +258,42 @@ async def get_grant(session: AsyncSession, grant_id: uuid.UUID) -> ToolGrant:
     return grant
 
 
-async def update_grant(session: AsyncSession, grant: ToolGrant, body: GrantUpdate) -> ToolGrant:
+async def update_grant(
+    session: AsyncSession,
+    grant: ToolGrant,
+    body: GrantUpdate,
+    *,
+    settings: Settings | None = None,
+) -> ToolGrant:
+    await _lock(session, grant.agent_id)
+    previous = grant.definition_hash
     _apply_grant_fields(grant, body.model_dump(exclude_unset=True))
     await session.flush()
+    await _scan(session, grant.agent_id, settings, {grant.tool_name: previous})
     return grant
 
 
-async def delete_grant(session: AsyncSession, grant: ToolGrant) -> None:
+async def delete_grant(
+    session: AsyncSession, grant: ToolGrant, *, settings: Settings | None = None
+) -> None:
+    agent_id = grant.agent_id
+    await _lock(session, agent_id)
     await session.delete(grant)
     await session.flush()
+    await _scan(session, agent_id, settings)
 
 
 # MCP connections -------------------------------------------------------------------------------
 
 
 async def upsert_mcp(
-    session: AsyncSession, agent_id: uuid.UUID, body: McpCreate
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    body: McpCreate,
+    *,
+    settings: Settings | None = None,
 ) -> tuple[McpConnection, bool]:
-    await get_agent(session, agent_id)
+    await _lock(session, agent_id)
     conn = (
         await session.execute(
             select(McpConnection).where(
@@ -253,14 +315,19 @@ async def upsert_mcp(
     )
     conn.updated_at = utcnow()
     await session.flush()
+    await _scan(session, agent_id, settings)
     return conn, created
 
 
-async def delete_mcp(session: AsyncSession, mcp_id: uuid.UUID) -> uuid.UUID:
+async def delete_mcp(
+    session: AsyncSession, mcp_id: uuid.UUID, *, settings: Settings | None = None
+) -> uuid.UUID:
     conn = await session.get(McpConnection, mcp_id)
     if conn is None:
         raise NotFound("MCP connection not found")
     agent_id = conn.agent_id
+    await _lock(session, agent_id)
     await session.delete(conn)
     await session.flush()
+    await _scan(session, agent_id, settings)
     return agent_id

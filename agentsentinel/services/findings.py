@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentsentinel.alerts import triggers as alert_triggers
 from agentsentinel.db.types import utcnow
 from agentsentinel.errors import InvalidInput, NotFound
 from agentsentinel.models import Finding
@@ -138,9 +139,10 @@ async def observe(
     tags: list[str] | None = None,
     key: str = "",
     by: str = "engine",
+    now: datetime | None = None,
 ) -> Finding:
     """Record that a condition holds now: create, refresh, or reopen its finding."""
-    now = utcnow()
+    now = now or utcnow()
     fp = fingerprint(rule_id, agent_id, key)
     finding = (
         await session.execute(select(Finding).where(Finding.fingerprint == fp))
@@ -163,19 +165,23 @@ async def observe(
         )
         session.add(finding)
         await session.flush()
+        await alert_triggers.finding_opened(session, finding)
         return finding
     finding.message, finding.severity, finding.evidence = message, severity, evidence
     finding.last_seen_at = now
     expired = finding.suppressed_until is not None and finding.suppressed_until <= now
-    if finding.status == "RESOLVED" or (
+    reopened = finding.status == "RESOLVED" or (
         finding.status in ("ACKNOWLEDGED", "SUPPRESSED") and expired
-    ):
+    )
+    if reopened:
         _transition(finding, "OPEN", by, "condition observed again", now)
         finding.suppressed_until = None
         finding.resolved_at = None
         finding.resolved_by = None
     finding.updated_at = now
     await session.flush()
+    if reopened:
+        await alert_triggers.finding_opened(session, finding)
     return finding
 
 
@@ -187,11 +193,12 @@ async def clear(
     keep: Collection[str] = (),
     by: str = "engine",
     reason: str = "condition no longer holds",
+    now: datetime | None = None,
 ) -> int:
     """Auto-resolve open/acknowledged findings of ``rule_id`` on these agents, except ``keep``."""
     if not agent_ids:
         return 0
-    now = utcnow()
+    now = now or utcnow()
     rows = await session.execute(
         select(Finding).where(
             Finding.rule_id == rule_id,

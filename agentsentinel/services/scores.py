@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentsentinel.alerts import triggers as alert_triggers
 from agentsentinel.behavior import BehaviorScore
 from agentsentinel.db.types import utcnow
 from agentsentinel.models import Agent, Finding, TrustScore
@@ -43,7 +44,24 @@ def trust_config(settings: Settings | None) -> TrustConfig:
         weight_behavior=settings.trust_weight_behavior,
         weight_recency=settings.trust_weight_recency,
         hysteresis=settings.trust_hysteresis,
+        severity_penalty={
+            "CRITICAL": settings.trust_penalty_critical,
+            "HIGH": settings.trust_penalty_high,
+            "MEDIUM": settings.trust_penalty_medium,
+            "LOW": settings.trust_penalty_low,
+        },
+        repeat_ratio=settings.trust_penalty_ratio,
     )
+
+
+def posture_parameters(config: TrustConfig) -> dict[str, Any]:
+    """The posture formula's parameters, stored beside each breakdown so it can be re-derived."""
+    return {
+        "start": 100.0,
+        "severity_penalty": dict(config.severity_penalty),
+        "repeat_ratio": config.repeat_ratio,
+        "counted_statuses": sorted(COUNTED_STATUSES),
+    }
 
 
 async def _findings(session: AsyncSession, agent_id: uuid.UUID) -> list[FindingInput]:
@@ -81,12 +99,14 @@ async def recompute(
         now=now,
         config=config,
     )
+    result.breakdown["posture"]["parameters"] = posture_parameters(config)
     changed = (
         agent.last_scored_at is None
         or round(result.trust, 2) != round(agent.trust_score, 2)
         or result.status != agent.status
         or result.insufficient_evidence != agent.insufficient_evidence
     )
+    previous_status = agent.status if agent.last_scored_at is not None else None
     agent.posture_score, agent.behavior_score = result.posture, result.behavior
     agent.recency, agent.trust_score = result.recency, result.trust
     agent.status, agent.insufficient_evidence = result.status, result.insufficient_evidence
@@ -106,6 +126,9 @@ async def recompute(
             )
         )
     await session.flush()
+    await alert_triggers.status_changed(
+        session, agent, previous_status, trust_score=result.trust, reasons=result.reasons, now=now
+    )
     return result
 
 

@@ -311,6 +311,11 @@ class DetectorPipeline:
 
     # Ownership --------------------------------------------------------------------------
 
+    def granted(self, agent_id: str, tool_name: str) -> bool | None:
+        """From the agent's profile (refreshed by ``prepare`` when a tool is not in it)."""
+        grants = self._grants.get(agent_id)
+        return None if grants is None else tool_name in grants
+
     def retain(self, owned_shards: frozenset[int], shard_count: int) -> None:
         for agent_id in list(self._loaded):
             if shard_for(agent_id, shard_count) not in owned_shards:

@@ -21,14 +21,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+import orjson
+from sqlalchemy import Table, bindparam, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agentsentinel.alerts import triggers as alert_triggers
 from agentsentinel.bus.base import Delivery, EventBus, Reply, ShardConsumer
 from agentsentinel.db.engine import dialect_insert
 from agentsentinel.db.types import utcnow
 from agentsentinel.models import Agent, AgentEvent, ToolGrant
 from agentsentinel.settings import Settings
+from agentsentinel.worker.posture import PostureScanner
 from agentsentinel.worker.scoring import EventScore, EventScorer, ScoringInput, UnscoredPipeline
 from agentsentinel.worker.trust import TrustUpdater
 
@@ -84,6 +88,7 @@ class EventIngestService:
         self._next_periodic = time.monotonic() + settings.silence_check_s
         self._owned: frozenset[int] = frozenset()
         self.trust = TrustUpdater(sessions, settings, self.scorer.behavior, bus.shard_count)
+        self.posture = PostureScanner(sessions, settings, self.scorer.behavior, bus.shard_count)
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -112,6 +117,7 @@ class EventIngestService:
                     await self.process(deliveries)
                 await self.checkpoint()
                 await self.trust.tick(self._owned)
+                await self.posture.tick(self._owned)
                 if time.monotonic() >= self._next_periodic:
                     await self._periodic()
             if self._drain:
@@ -203,6 +209,7 @@ class EventIngestService:
             live = [d for d in deliveries if uuid.UUID(d.message.payload["agent_id"]) in names]
             if len(live) < len(deliveries):
                 self.scorer.forget(agent_ids - names.keys())
+                self.posture.forget(agent_ids - names.keys())
             for d in deliveries:
                 if uuid.UUID(d.message.payload["agent_id"]) not in names and d.message.reply_to:
                     replies.append(
@@ -221,6 +228,13 @@ class EventIngestService:
             rows = [event_row(d.message.payload, s) for d, s in zip(live, scores, strict=True)]
             inserted = await self._insert(session, rows)
             await self._touch_last_seen(session, [r for r in rows if r["id"] in inserted])
+            # New rows only: a redelivered event never alerts twice. One call for the batch.
+            await alert_triggers.events_stored(
+                session,
+                [r for r in rows if r["id"] in inserted],
+                names,
+                self.settings.alert_anomaly_threshold,
+            )
             duplicates = {r["id"] for r in rows} - inserted
             stored: dict[uuid.UUID, tuple[float | None, list[dict[str, Any]] | None]] = {}
             if duplicates:
@@ -235,6 +249,18 @@ class EventIngestService:
                     )
                 }
         self.trust.mark({row["agent_id"] for row in rows if row["id"] in inserted})
+        # Ungranted tool use opens UNGRANTED_TOOL_USE without waiting for the periodic scan.
+        self.posture.mark(
+            {
+                row["agent_id"]
+                for row in rows
+                if row["id"] in inserted
+                and (
+                    self.scorer.granted(str(row["agent_id"]), row["tool_name"]) is False
+                    or any(r.get("signal") == "ungranted_tool" for r in row["reasons"] or ())
+                )
+            }
+        )
         for d, row in zip(live, rows, strict=True):
             event_id = row["id"]
             if event_id in inserted:
@@ -260,8 +286,16 @@ class EventIngestService:
         self.processed += len(deliveries)
 
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert the batch (duplicates skipped); the ids of the new rows.
+
+        On Postgres one statement also moves the agents' and grants' "last seen" forward (see
+        ``_PG_WRITE``), so ``_touch_last_seen`` has nothing left to do there.
+        """
         if not rows:
             return set()
+        if session.get_bind().dialect.name == "postgresql":
+            result = await session.execute(_PG_WRITE, _pg_columns(rows))
+            return set(result.scalars().all())
         insert = dialect_insert(session)
         # Core (not ORM) statement: one multi-row INSERT per batch, ids of new rows back.
         stmt = insert(_EVENTS).on_conflict_do_nothing().returning(_EVENTS.c.id)
@@ -270,6 +304,8 @@ class EventIngestService:
 
     async def _touch_last_seen(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         """Move "last seen" forward (never back): one executemany per table, not one per row."""
+        if session.get_bind().dialect.name == "postgresql":
+            return  # done by the INSERT statement itself
         latest_agent: dict[uuid.UUID, datetime] = {}
         latest_tool: dict[tuple[uuid.UUID, str], datetime] = {}
         for row in rows:
@@ -303,6 +339,53 @@ _TOUCH_GRANT = (
     .where(or_(_GRANTS.c.last_called_at.is_(None), _GRANTS.c.last_called_at < bindparam("b_ts")))
     .values(last_called_at=bindparam("b_ts"), updated_at=_GRANTS.c.updated_at)
 )
+
+
+# Postgres: the whole batch in one round trip. Each column travels as one array parameter
+# (``unnest``), so the statement text is the same for every batch size and stays prepared; the
+# data-modifying CTEs move "last seen" forward from the rows actually inserted (a duplicate never
+# touches anything). JSON columns travel as text and are cast.
+_PG_DIALECT: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
+_PG_TYPES = {c.name: c.type.compile(dialect=_PG_DIALECT) for c in _EVENTS.columns}
+_PG_JSON = {name for name, sql_type in _PG_TYPES.items() if sql_type == "JSONB"}
+# Arrays are cast to unbounded types: the INSERT's own assignment then rejects an overlong value
+# instead of an explicit CAST to VARCHAR(n) silently truncating it.
+_PG_ARRAY = {
+    name: "TEXT" if name in _PG_JSON or sql_type.startswith("VARCHAR") else sql_type
+    for name, sql_type in _PG_TYPES.items()
+}
+_PG_COLUMNS = tuple(_PG_TYPES)
+# Identifiers and types below come from the model, never from input.
+_PG_WRITE = text(
+    "WITH u AS (SELECT * FROM unnest("  # noqa: S608
+    + ", ".join(f"CAST(:{name} AS {_PG_ARRAY[name]}[])" for name in _PG_COLUMNS)
+    + ") AS u("
+    + ", ".join(_PG_COLUMNS)
+    + ")), ins AS (INSERT INTO agent_events ("
+    + ", ".join(_PG_COLUMNS)
+    + ") SELECT "
+    + ", ".join(f"CAST({name} AS JSONB)" if name in _PG_JSON else name for name in _PG_COLUMNS)
+    + " FROM u ON CONFLICT DO NOTHING RETURNING id, agent_id, tool_name, ts),"
+    " touch_agents AS (UPDATE agents AS a SET last_event_at = m.ts"
+    " FROM (SELECT agent_id, max(ts) AS ts FROM ins GROUP BY agent_id) AS m"
+    " WHERE a.id = m.agent_id AND (a.last_event_at IS NULL OR a.last_event_at < m.ts)),"
+    " touch_grants AS (UPDATE tool_grants AS g SET last_called_at = m.ts"
+    " FROM (SELECT agent_id, tool_name, max(ts) AS ts FROM ins GROUP BY agent_id, tool_name) AS m"
+    " WHERE g.agent_id = m.agent_id AND g.tool_name = m.tool_name"
+    " AND (g.last_called_at IS NULL OR g.last_called_at < m.ts))"
+    " SELECT id FROM ins"
+).columns(id=_EVENTS.c.id.type)
+
+
+def _pg_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The batch as one list per column (JSON values serialised), for ``_PG_WRITE``."""
+    out: dict[str, list[Any]] = {}
+    for name in _PG_COLUMNS:
+        values = [row.get(name) for row in rows]
+        if name in _PG_JSON:
+            values = [None if v is None else orjson.dumps(v).decode() for v in values]
+        out[name] = values
+    return out
 
 
 def _feed_item(row: dict[str, Any], agent_name: str) -> dict[str, Any]:

@@ -71,6 +71,10 @@ class EventScorer(Protocol):
         """The live behavior score of an agent, when the scorer holds one."""
         ...
 
+    def granted(self, agent_id: str, tool_name: str) -> bool | None:
+        """Whether the agent holds a grant for the tool (None: the scorer does not know)."""
+        ...
+
 
 class UnscoredPipeline:
     """Used when no detector is configured: every event is stored with a null score."""
@@ -96,4 +100,7 @@ class UnscoredPipeline:
         return None
 
     def behavior(self, agent_id: str, now: datetime) -> BehaviorScore | None:
+        return None
+
+    def granted(self, agent_id: str, tool_name: str) -> bool | None:
         return None

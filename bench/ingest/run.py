@@ -183,7 +183,7 @@ async def deploy(mode: str, stamp: str, args: argparse.Namespace) -> AsyncIterat
         async with embedded(stamp) as dep:
             yield dep
     else:
-        async with production(stamp, args.pg_dsn, args.redis_url) as dep:
+        async with production(stamp, args.pg_dsn, args.redis_url, args.workers) as dep:
             yield dep
 
 
@@ -495,6 +495,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="maintenance database used to CREATE/DROP the throwaway database",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="`sentinel worker` processes in production mode"
+    )
     return parser.parse_args(argv)
 
 

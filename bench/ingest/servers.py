@@ -360,7 +360,9 @@ async def embedded(stamp: str) -> AsyncIterator[Deployment]:
 
 
 @contextlib.asynccontextmanager
-async def production(stamp: str, pg_admin_dsn: str, redis_url: str) -> AsyncIterator[Deployment]:
+async def production(
+    stamp: str, pg_admin_dsn: str, redis_url: str, workers: int = 1
+) -> AsyncIterator[Deployment]:
     tag = secrets.token_hex(4)
     dbname = f"bench_ingest_{tag}"
     prefix = f"bench-ingest-{tag}"
@@ -409,15 +411,17 @@ async def production(stamp: str, pg_admin_dsn: str, redis_url: str) -> AsyncIter
         )
         base_url = f"http://127.0.0.1:{port}"
         await wait_ready(base_url, processes)
-        processes.append(
-            start_process(
-                "worker",
-                [str(SENTINEL), "worker"],
-                env,
-                _log_path(stamp, "production", "worker"),
-                tmp,
+        for i in range(1, workers + 1):
+            name = "worker" if workers == 1 else f"worker{i}"
+            processes.append(
+                start_process(
+                    name,
+                    [str(SENTINEL), "worker"],
+                    env,
+                    _log_path(stamp, "production", name),
+                    tmp,
+                )
             )
-        )
         admin_key = await read_key_file(key_file, processes)
         rows = PostgresRows(await asyncpg.connect(db_dsn), dbname, redis_pid)
         yield Deployment(
@@ -426,7 +430,7 @@ async def production(stamp: str, pg_admin_dsn: str, redis_url: str) -> AsyncIter
             admin_key,
             processes,
             rows,
-            "1 x `sentinel api` + 1 x `sentinel worker` (Postgres + Redis Streams)",
+            f"1 x `sentinel api` + {workers} x `sentinel worker` (Postgres + Redis Streams)",
             {"postgres": pg_version, "redis": redis_version},
         )
     finally:

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 T = TypeVar("T")
 
@@ -34,7 +35,7 @@ class OutputFormat(StrEnum):
 
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
     """Print a one-line error on stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(int(code))
 
 

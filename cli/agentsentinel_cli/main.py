@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from agentsentinel_cli import db, keys, server
+from agentsentinel_cli.commands import discover, scan
 
 app = typer.Typer(
     name="sentinel",
@@ -13,6 +14,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("scan")(scan.scan)
+app.command("discover")(discover.discover)
 app.command("serve")(server.serve)
 app.command("api")(server.api)
 app.command("worker")(server.worker)

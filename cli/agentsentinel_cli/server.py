@@ -125,7 +125,7 @@ def worker() -> None:
 async def _run_worker(settings: Any) -> None:
     from agentsentinel.runtime import Runtime
 
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, pool_pre_ping=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

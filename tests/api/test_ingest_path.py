@@ -126,3 +126,73 @@ async def test_answers_are_what_the_response_models_give(server: Server) -> None
         statuses = [x["status"] for x in body["results"]]
         other_agent = "accepted" if headers is h else "rejected"
         assert statuses == ["accepted", "rejected", "rejected", other_agent, "rejected", "accepted"]
+
+
+async def _stored(server: Server, ids: list[str], timeout_s: float = 20.0) -> None:
+    """Wait until the worker has stored every one of these events."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from agentsentinel.models import AgentEvent
+
+    wanted = [uuid.UUID(i) for i in ids]
+    for _ in range(int(timeout_s / 0.05)):
+        async with server.runtime.sessions() as session:
+            count = (
+                await session.execute(
+                    select(func.count()).select_from(AgentEvent).where(AgentEvent.id.in_(wanted))
+                )
+            ).scalar_one()
+        if count == len(wanted):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"only {count} of {len(wanted)} events stored")
+
+
+async def test_last_seen_moves_forward_only_from_new_rows(server: Server) -> None:
+    """Agents' ``last_event_at`` and grants' ``last_called_at`` follow the newest stored event;
+    an older or redelivered event never moves them back, an ungranted tool touches no grant."""
+    from sqlalchemy import select
+
+    from agentsentinel.models import Agent, ToolGrant
+
+    c, h = server.client, server.headers()
+    agent = (await c.post("/api/v1/agents", json={"name": "seen"}, headers=h)).json()["id"]
+    for tool in ("search", "fetch"):
+        r = await c.post(f"/api/v1/agents/{agent}/grants", json={"tool_name": tool}, headers=h)
+        assert r.status_code == 201, r.text
+    now = utcnow().replace(microsecond=0)
+    t = [now - timedelta(minutes=m) for m in (50, 40, 30, 20, 10)]
+
+    def ev(tool: str, at: Any, event_id: str | None = None) -> dict[str, Any]:
+        return event(
+            agent,
+            tool_name=tool,
+            occurred_at=at.isoformat(),
+            event_id=event_id or str(uuid.uuid4()),
+        )
+
+    first = [ev("search", t[0]), ev("search", t[3]), ev("fetch", t[1]), ev("unlisted", t[4])]
+    r = await c.post("/api/v1/events/batch", json={"events": first}, headers=h)
+    assert r.status_code == 202, r.text
+    await _stored(server, [e["event_id"] for e in first])
+    # Older events, and a redelivery of a stored id with a newer time: nothing moves back, and
+    # the duplicate (not stored again) moves nothing forward.
+    later = [ev("search", t[2]), ev("fetch", t[0]), ev("fetch", now, first[2]["event_id"])]
+    r = await c.post("/api/v1/events/batch", json={"events": later}, headers=h)
+    assert r.status_code == 202, r.text
+    await _stored(server, [e["event_id"] for e in later])
+
+    async with server.runtime.sessions() as session:
+        row = await session.get(Agent, uuid.UUID(agent))
+        assert row is not None and row.last_event_at == t[4]
+        grants = {
+            g.tool_name: g.last_called_at
+            for g in (
+                await session.execute(
+                    select(ToolGrant).where(ToolGrant.agent_id == uuid.UUID(agent))
+                )
+            ).scalars()
+        }
+    assert grants == {"search": t[3], "fetch": t[1]}

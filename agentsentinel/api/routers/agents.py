@@ -11,6 +11,7 @@ from agentsentinel.api.deps import (
     AdminDep,
     PrincipalDep,
     ReaderDep,
+    RuntimeDep,
     SessionDep,
     ensure_can_act_for,
     ensure_can_read_agent,
@@ -41,10 +42,12 @@ def _agent_read(agent: Any) -> dict[str, Any]:
 
 
 @router.post("/agents", status_code=201, response_model=AgentRead, operation_id="create_agent")
-async def create_agent(body: AgentCreate, session: SessionDep, _: AdminDep) -> dict[str, Any]:
+async def create_agent(
+    body: AgentCreate, session: SessionDep, _: AdminDep, runtime: RuntimeDep
+) -> dict[str, Any]:
     """Register an agent. ``model`` and ``owner_team`` are optional."""
-    agent = await svc.create_agent(session, body)
-    await scores.recompute(session, agent)  # listed with a score and status from the start
+    # Scanned and scored in this transaction: listed with a score and status from the start.
+    agent = await svc.create_agent(session, body, settings=runtime.settings)
     return _agent_read(agent)
 
 
@@ -91,9 +94,9 @@ async def get_agent(
 
 @router.patch("/agents/{agent_id}", response_model=AgentRead, operation_id="update_agent")
 async def update_agent(
-    agent_id: uuid.UUID, body: AgentUpdate, session: SessionDep, _: AdminDep
+    agent_id: uuid.UUID, body: AgentUpdate, session: SessionDep, _: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    return _agent_read(await svc.update_agent(session, agent_id, body))
+    return _agent_read(await svc.update_agent(session, agent_id, body, settings=runtime.settings))
 
 
 @router.delete("/agents/{agent_id}", status_code=204, operation_id="delete_agent")
@@ -116,12 +119,13 @@ async def upsert_grant(
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """Grant a tool (or update the grant). Scope, capabilities and danger are derived here."""
     ensure_can_act_for(principal, agent_id)
     if body.override is not None and not principal.is_admin:
         raise Forbidden("only admin keys may override a tool's classification")
-    grant, created = await svc.upsert_grant(session, agent_id, body)
+    grant, created = await svc.upsert_grant(session, agent_id, body, settings=runtime.settings)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     counts = await svc.call_counts_7d(session, agent_id)
     return {
@@ -132,9 +136,11 @@ async def upsert_grant(
 
 @router.patch("/grants/{grant_id}", response_model=GrantRead, operation_id="update_grant")
 async def update_grant(
-    grant_id: uuid.UUID, body: GrantUpdate, session: SessionDep, _: AdminDep
+    grant_id: uuid.UUID, body: GrantUpdate, session: SessionDep, _: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    grant = await svc.update_grant(session, await svc.get_grant(session, grant_id), body)
+    grant = await svc.update_grant(
+        session, await svc.get_grant(session, grant_id), body, settings=runtime.settings
+    )
     counts = await svc.call_counts_7d(session, grant.agent_id)
     return {
         **GrantRead.model_validate(grant).model_dump(),
@@ -143,8 +149,12 @@ async def update_grant(
 
 
 @router.delete("/grants/{grant_id}", status_code=204, operation_id="delete_grant")
-async def delete_grant(grant_id: uuid.UUID, session: SessionDep, _: AdminDep) -> Response:
-    await svc.delete_grant(session, await svc.get_grant(session, grant_id))
+async def delete_grant(
+    grant_id: uuid.UUID, session: SessionDep, _: AdminDep, runtime: RuntimeDep
+) -> Response:
+    await svc.delete_grant(
+        session, await svc.get_grant(session, grant_id), settings=runtime.settings
+    )
     return Response(status_code=204)
 
 
@@ -156,15 +166,22 @@ async def delete_grant(grant_id: uuid.UUID, session: SessionDep, _: AdminDep) ->
     responses={200: {"model": McpRead, "description": "Existing connection updated"}},
 )
 async def upsert_mcp(
-    agent_id: uuid.UUID, body: McpCreate, response: Response, session: SessionDep, _: AdminDep
+    agent_id: uuid.UUID,
+    body: McpCreate,
+    response: Response,
+    session: SessionDep,
+    _: AdminDep,
+    runtime: RuntimeDep,
 ) -> Any:
     """Bind an MCP server to the agent (re-posting the same server_name updates it)."""
-    conn, created = await svc.upsert_mcp(session, agent_id, body)
+    conn, created = await svc.upsert_mcp(session, agent_id, body, settings=runtime.settings)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return conn
 
 
 @router.delete("/mcp/{mcp_id}", status_code=204, operation_id="delete_mcp_connection")
-async def delete_mcp(mcp_id: uuid.UUID, session: SessionDep, _: AdminDep) -> Response:
-    await svc.delete_mcp(session, mcp_id)
+async def delete_mcp(
+    mcp_id: uuid.UUID, session: SessionDep, _: AdminDep, runtime: RuntimeDep
+) -> Response:
+    await svc.delete_mcp(session, mcp_id, settings=runtime.settings)
     return Response(status_code=204)

@@ -11,11 +11,20 @@ from agentsentinel.api.deps import (
     AdminDep,
     PrincipalDep,
     ReaderDep,
+    RuntimeDep,
     SessionDep,
+    ensure_can_act_for,
     ensure_can_read_agent,
 )
-from agentsentinel.schemas.finding import FindingRead, FindingStatus, FindingUpdate, Severity
+from agentsentinel.schemas.finding import (
+    FindingRead,
+    FindingStatus,
+    FindingUpdate,
+    ScanSummary,
+    Severity,
+)
 from agentsentinel.services import findings as svc
+from agentsentinel.services import posture
 from agentsentinel.services.agents import get_agent
 
 router = APIRouter(tags=["findings"])
@@ -77,3 +86,19 @@ async def update_finding(
     finding = await svc.get_finding(session, finding_id)
     actor = f"key:{principal.name}"
     return await svc.update_status(session, finding, body, actor)
+
+
+@router.post("/agents/{agent_id}/scan", response_model=ScanSummary, operation_id="scan_agent")
+async def scan_agent(
+    agent_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Run the posture scanner on the agent now; returns what changed and its findings summary."""
+    ensure_can_act_for(principal, agent_id)
+    agent = await get_agent(session, agent_id)
+    result = await posture.scan_agent(session, agent, settings=runtime.settings)
+    return {
+        **result.summary(),
+        "posture_score": agent.posture_score,
+        "trust_score": agent.trust_score,
+        "status": agent.status,
+    }

@@ -1,0 +1,92 @@
+"""Which files a scan reads: walking, gitignore-style excludes, size and binary limits.
+
+Key contracts:
+- Exclude patterns are relative to the scan root. A pattern without ``/`` matches any path
+  component (``node_modules``, ``*.min.js``); one with ``/`` matches the relative path from the
+  root (a leading ``/`` is optional), and a trailing ``/`` matches directories only.
+- Files larger than ``MAX_FILE_BYTES`` and binary files (a NUL byte in the first 8 KiB) are
+  skipped and counted, never parsed.
+- The walk is sorted, so the same tree always yields the same list.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+DEFAULT_EXCLUDES: Final = (
+    ".git",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "dist",
+    "build",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".tox",
+)
+MAX_FILE_BYTES: Final = 1024 * 1024
+
+
+def _matches(rel: str, is_dir: bool, patterns: Sequence[str]) -> bool:
+    parts = PurePosixPath(rel).parts
+    for raw in patterns:
+        pattern = raw.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        dir_only = pattern.endswith("/")
+        pattern = pattern.rstrip("/")
+        if dir_only and not is_dir:
+            continue
+        if "/" not in pattern:
+            if parts and fnmatch.fnmatchcase(parts[-1], pattern):
+                return True
+            continue
+        pattern = pattern.lstrip("/")
+        if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern + "/**"):
+            return True
+    return False
+
+
+def display_path(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with POSIX separators, or absolute when outside it."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def walk(paths: Sequence[Path], root: Path, exclude: Sequence[str]) -> Iterator[Path]:
+    """Every file under ``paths`` (files given explicitly included), minus excluded ones."""
+    patterns = [*DEFAULT_EXCLUDES, *exclude]
+    seen: set[Path] = set()
+    for start in paths:
+        if start.is_file():
+            if start not in seen:
+                seen.add(start)
+                yield start
+            continue
+        for current, dirs, files in os.walk(start):
+            base = Path(current)
+            kept = []
+            for name in sorted(dirs):
+                rel = display_path(base / name, root)
+                if not _matches(rel, True, patterns):
+                    kept.append(name)
+            dirs[:] = kept
+            for name in sorted(files):
+                path = base / name
+                if path in seen or _matches(display_path(path, root), False, patterns):
+                    continue
+                seen.add(path)
+                yield path
+
+
+def is_binary(head: bytes) -> bool:
+    """Whether the first bytes of a file look binary."""
+    return b"\x00" in head[:8192]
