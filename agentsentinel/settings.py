@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     show_docs: bool | None = None
     log_level: str = "INFO"
     log_format: str = "text"  # "text" or "json"
+    # Per-tool classification overrides for this deployment, by tool name (JSON object of
+    # ``{"scope": ..., "capabilities": [...], "is_dangerous": ...}``); a grant's own ``override``
+    # (API) wins over these.
+    tool_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # How long start-up waits for Postgres and Redis to answer before giving up (0: fail at once).
     startup_wait_s: float = Field(default=60.0, ge=0.0, le=3600.0)
 
@@ -120,6 +124,18 @@ class Settings(BaseSettings):
 
     # Whether this process also runs the worker services (embedded mode, tests)
     run_worker: bool | None = None
+
+    @field_validator("tool_overrides")
+    @classmethod
+    def _check_tool_overrides(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from agentsentinel.posture import ToolOverride
+
+        for tool, override in value.items():
+            try:
+                ToolOverride.from_dict(override)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"tool_overrides[{tool!r}]: {exc}") from None
+        return value
 
     @field_validator("cors_origins", "alert_webhook_urls", "trusted_proxies", mode="before")
     @classmethod

@@ -188,10 +188,12 @@ def definition_hash(name: str, description: str | None, schema: dict[str, Any] |
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _classify(grant: ToolGrant) -> None:
-    from agentsentinel.posture import ToolOverride, classify_tool
+def _classify(grant: ToolGrant, settings: Settings | None = None) -> None:
+    """Classify the grant: its own override (API) first, then the deployment's (settings)."""
+    from agentsentinel.posture import classify_tool
+    from agentsentinel.services.posture import grant_override
 
-    override = ToolOverride.from_dict(grant.override) if grant.override else None
+    override = grant_override(grant, settings)
     result = classify_tool(
         grant.tool_name,
         description=grant.description,
@@ -229,13 +231,15 @@ async def upsert_grant(
         session.add(grant)
     previous = grant.definition_hash
     fields = body.model_dump(exclude_unset=True, exclude={"tool_name"})
-    _apply_grant_fields(grant, fields)
+    _apply_grant_fields(grant, fields, settings)
     await session.flush()
     await _scan(session, agent_id, settings, {grant.tool_name: previous})
     return grant, created
 
 
-def _apply_grant_fields(grant: ToolGrant, fields: dict[str, Any]) -> None:
+def _apply_grant_fields(
+    grant: ToolGrant, fields: dict[str, Any], settings: Settings | None = None
+) -> None:
     for name in ("description", "input_schema", "annotations", "rate_limit_per_hour"):
         if name in fields:
             setattr(grant, name, fields[name])
@@ -247,7 +251,7 @@ def _apply_grant_fields(grant: ToolGrant, fields: dict[str, Any]) -> None:
         grant.definition_hash = definition_hash(
             grant.tool_name, grant.description, grant.input_schema
         )
-    _classify(grant)
+    _classify(grant, settings)
     grant.updated_at = utcnow()
 
 
@@ -267,7 +271,7 @@ async def update_grant(
 ) -> ToolGrant:
     await _lock(session, grant.agent_id)
     previous = grant.definition_hash
-    _apply_grant_fields(grant, body.model_dump(exclude_unset=True))
+    _apply_grant_fields(grant, body.model_dump(exclude_unset=True), settings)
     await session.flush()
     await _scan(session, grant.agent_id, settings, {grant.tool_name: previous})
     return grant

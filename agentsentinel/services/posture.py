@@ -119,10 +119,17 @@ async def lock_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def _tool_posture(grant: ToolGrant, pinned: str | None) -> ToolPosture:
-    # The stored classification is what the grant was classified as (with its override); the
-    # classifier is deterministic, so reclassifying gives the same answer plus its evidence.
-    override = ToolOverride.from_dict(grant.override) if grant.override else None
+def grant_override(grant: ToolGrant, settings: Settings | None) -> ToolOverride | None:
+    """The override that classifies a grant: its own (API) first, then the deployment's."""
+    configured = (settings.tool_overrides if settings is not None else {}).get(grant.tool_name)
+    chosen = grant.override or configured
+    return ToolOverride.from_dict(chosen) if chosen else None
+
+
+def _tool_posture(grant: ToolGrant, pinned: str | None, settings: Settings | None) -> ToolPosture:
+    # Reclassified on every scan (the classifier is deterministic and gives its evidence), so a
+    # changed deployment override applies at the next scan.
+    override = grant_override(grant, settings)
     classification = classify_tool(
         grant.tool_name, grant.description, grant.input_schema, grant.annotations, (), override
     )
@@ -346,7 +353,7 @@ async def scan_agent(
         agent_type=agent.agent_type,
         description=agent.description,
         owner_team=agent.owner_team,
-        tools=tuple(_tool_posture(g, pins.get(g.tool_name)) for g in grants),
+        tools=tuple(_tool_posture(g, pins.get(g.tool_name), settings) for g in grants),
         mcp_servers=tuple(_mcp_posture(c) for c in conns),
         ungranted_uses=await _ungranted_uses(session, agent.id, {g.tool_name for g in grants}, now),
         now=now,

@@ -247,3 +247,38 @@ async def test_agent_entering_alert_band_alerts_once(server: Server, receiver: R
     await _delivered(server)
     (sent,) = [r.json() for r in receiver.requests if r.json()["event"] == "agent_status"]
     assert sent["status"] == "ALERT" and sent["agent_name"] == "band-bot"
+
+
+async def test_anomaly_above_the_threshold_alerts_and_below_does_not(
+    server: Server, receiver: Receiver
+) -> None:
+    """The score trigger on its own (no ungranted reason): strictly by the configured threshold."""
+    from agentsentinel.alerts import triggers
+
+    agent_id = uuid.UUID(await _agent(server, "scored"))
+    threshold = server.runtime.settings.alert_anomaly_threshold
+    rows = [
+        {"id": uuid.uuid4(), "agent_id": agent_id, "tool_name": "search_docs", "reasons": []}
+        | {"anomaly_score": score}
+        for score in (threshold, min(1.0, threshold + 0.005), threshold - 0.01, None)
+    ]
+    async with server.runtime.sessions() as session, session.begin():
+        await triggers.events_stored(session, rows, {agent_id: "scored"}, threshold)
+    # One row per channel (the webhook and the log), for the two events at or above the threshold.
+    assert await _count(server, Alert.trigger == triggers.ANOMALY, Alert.channel == "webhook") == 2
+    assert await _count(server, Alert.trigger == triggers.ANOMALY) == 4
+    async with server.runtime.sessions() as session:
+        keys = set(
+            (
+                await session.execute(
+                    select(Alert.dedup_key).where(Alert.trigger == triggers.ANOMALY)
+                )
+            ).scalars()
+        )
+    assert keys == {f"event:{rows[0]['id']}", f"event:{rows[1]['id']}"}
+    await _delivered(server)
+    sent = [r for r in receiver.requests if r.json().get("event") == triggers.ANOMALY]
+    assert {r.json()["event_id"] for r in sent} == {
+        str(rows[0]["id"]),
+        str(rows[1]["id"]),
+    }
