@@ -98,22 +98,7 @@ class _Builder:
         )
 
     def posture(self, finding: RuleFinding, *, agent: str, fallback: Location) -> None:
-        loc = finding.location
-        location = fallback if loc is None else Location(loc.file, loc.line, loc.column)
-        self.findings.append(
-            Finding(
-                rule_id=finding.rule_id,
-                severity=finding.severity,
-                message=finding.message,
-                location=location,
-                fingerprint=finding_fingerprint(finding.rule_id, agent, finding.key, location.path),
-                title=finding.title,
-                remediation=finding.remediation,
-                agent=agent,
-                tags=finding.tags,
-                evidence=dict(finding.evidence),
-            )
-        )
+        self.findings.append(Finding.from_rule(finding, agent, fallback))
 
 
 def discover(options: DiscoverOptions, *, progress: Progress | None = None) -> Report:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from agentsentinel.posture import Severity
+from agentsentinel.posture import RuleFinding, Severity
 
 SCHEMA_VERSION: Final = "1.0"
 
@@ -106,6 +106,24 @@ class Finding:
     agent: str | None = None
     tags: tuple[str, ...] = ()
     evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_rule(cls, rf: RuleFinding, agent: str | None, fallback: Location) -> Finding:
+        """A posture rule's finding, placed at its own location or else at ``fallback``."""
+        loc = rf.location
+        location = fallback if loc is None else Location(loc.file, loc.line, loc.column)
+        return cls(
+            rule_id=rf.rule_id,
+            severity=rf.severity,
+            message=rf.message,
+            location=location,
+            fingerprint=finding_fingerprint(rf.rule_id, agent, rf.key, location.path),
+            title=rf.title,
+            remediation=rf.remediation,
+            agent=agent,
+            tags=rf.tags,
+            evidence=dict(rf.evidence),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -41,7 +41,6 @@ from agentsentinel_cli.report.model import (
     Finding,
     Location,
     ToolReport,
-    finding_fingerprint,
 )
 from agentsentinel_cli.scan.facts import FileFacts, Ref, ToolDef
 
@@ -335,16 +334,4 @@ def _tool_posture(tool: ToolDef, path: str, overrides: Mapping[str, ToolOverride
 
 
 def _finding(rf: RuleFinding, agent: str | None, fallback: Location) -> Finding:
-    location = _location(rf.location) or fallback
-    return Finding(
-        rule_id=rf.rule_id,
-        severity=rf.severity,
-        message=rf.message,
-        location=location,
-        fingerprint=finding_fingerprint(rf.rule_id, agent, rf.key, location.path),
-        title=rf.title,
-        remediation=rf.remediation,
-        agent=agent,
-        tags=rf.tags,
-        evidence=dict(rf.evidence),
-    )
+    return Finding.from_rule(rf, agent, fallback)
