@@ -191,9 +191,9 @@ def definition_hash(name: str, description: str | None, schema: dict[str, Any] |
 def _classify(grant: ToolGrant, settings: Settings | None = None) -> None:
     """Classify the grant: its own override (API) first, then the deployment's (settings)."""
     from agentsentinel.posture import classify_tool
-    from agentsentinel.services.posture import grant_override
+    from agentsentinel.services.posture import tool_override
 
-    override = grant_override(grant, settings)
+    override = tool_override(grant.tool_name, grant.override, settings)
     result = classify_tool(
         grant.tool_name,
         description=grant.description,

@@ -119,17 +119,19 @@ async def lock_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def grant_override(grant: ToolGrant, settings: Settings | None) -> ToolOverride | None:
-    """The override that classifies a grant: its own (API) first, then the deployment's."""
-    configured = (settings.tool_overrides if settings is not None else {}).get(grant.tool_name)
-    chosen = grant.override or configured
+def tool_override(
+    tool_name: str, own: Mapping[str, Any] | None, settings: Settings | None
+) -> ToolOverride | None:
+    """The override that classifies a tool: a grant's own (API) first, then the deployment's."""
+    configured = (settings.tool_overrides if settings is not None else {}).get(tool_name)
+    chosen = own or configured
     return ToolOverride.from_dict(chosen) if chosen else None
 
 
 def _tool_posture(grant: ToolGrant, pinned: str | None, settings: Settings | None) -> ToolPosture:
     # Reclassified on every scan (the classifier is deterministic and gives its evidence), so a
     # changed deployment override applies at the next scan.
-    override = grant_override(grant, settings)
+    override = tool_override(grant.tool_name, grant.override, settings)
     classification = classify_tool(
         grant.tool_name, grant.description, grant.input_schema, grant.annotations, (), override
     )
@@ -176,7 +178,11 @@ def _mcp_posture(conn: McpConnection) -> McpServerPosture:
 
 
 async def _ungranted_uses(
-    session: AsyncSession, agent_id: uuid.UUID, granted: set[str], now: datetime
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    granted: set[str],
+    now: datetime,
+    settings: Settings | None,
 ) -> tuple[UngrantedUse, ...]:
     stmt = (
         select(AgentEvent.tool_name, func.count(), func.min(AgentEvent.ts), func.max(AgentEvent.ts))
@@ -192,7 +198,7 @@ async def _ungranted_uses(
             count=int(count),
             first_seen=first,
             last_seen=last,
-            classification=classify_tool(tool),
+            classification=classify_tool(tool, override=tool_override(tool, None, settings)),
         )
         for tool, count, first, last in rows
     )
@@ -355,7 +361,9 @@ async def scan_agent(
         owner_team=agent.owner_team,
         tools=tuple(_tool_posture(g, pins.get(g.tool_name), settings) for g in grants),
         mcp_servers=tuple(_mcp_posture(c) for c in conns),
-        ungranted_uses=await _ungranted_uses(session, agent.id, {g.tool_name for g in grants}, now),
+        ungranted_uses=await _ungranted_uses(
+            session, agent.id, {g.tool_name for g in grants}, now, settings
+        ),
         now=now,
         source=PostureSource.server,
     )

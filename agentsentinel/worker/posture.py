@@ -14,15 +14,13 @@ import logging
 import time
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentsentinel.bus.base import shard_for
 from agentsentinel.db.types import utcnow
 from agentsentinel.models import Agent
 from agentsentinel.services import posture
 from agentsentinel.settings import Settings
-from agentsentinel.worker.trust import BehaviorLookup
+from agentsentinel.worker.trust import BehaviorLookup, owned_agents
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +80,7 @@ class PostureScanner:
 
     async def scan_owned(self, owned_shards: frozenset[int]) -> None:
         """Scan every agent on the owned shards."""
-        async with self.sessions() as session:
-            ids = list((await session.execute(select(Agent.id))).scalars())
-        await self._scan({a for a in ids if shard_for(a, self.shard_count) in owned_shards})
+        await self._scan(set(await owned_agents(self.sessions, owned_shards, self.shard_count)))
 
     async def _scan(self, agent_ids: set[uuid.UUID]) -> None:
         for agent_id in sorted(agent_ids):

@@ -31,6 +31,15 @@ BehaviorLookup = Callable[[str, datetime], BehaviorScore | None]
 _CHUNK = 200
 
 
+async def owned_agents(
+    sessions: async_sessionmaker[AsyncSession], owned_shards: frozenset[int], shard_count: int
+) -> list[uuid.UUID]:
+    """Ids of the agents whose events go to the shards this worker owns, sorted."""
+    async with sessions() as session:
+        ids = (await session.execute(select(Agent.id).order_by(Agent.id))).scalars()
+        return [a for a in ids if shard_for(a, shard_count) in owned_shards]
+
+
 class TrustUpdater:
     """Recomputes trust scores of marked agents (debounced) and of owned agents (periodic)."""
 
@@ -66,9 +75,7 @@ class TrustUpdater:
 
     async def refresh_owned(self, owned_shards: frozenset[int]) -> None:
         """Recompute every agent on the owned shards."""
-        async with self.sessions() as session:
-            ids = list((await session.execute(select(Agent.id))).scalars())
-        mine = [a for a in ids if shard_for(a, self.shard_count) in owned_shards]
+        mine = await owned_agents(self.sessions, owned_shards, self.shard_count)
         for i in range(0, len(mine), _CHUNK):
             await self._recompute(set(mine[i : i + _CHUNK]))
 

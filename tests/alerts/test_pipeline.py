@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from agentsentinel.alerts.outbox import DIGEST_TRIGGER
 from agentsentinel.alerts.signing import verify_signature
 from agentsentinel.behavior import BehaviorScore
 from agentsentinel.db.types import utcnow
@@ -77,11 +78,16 @@ async def _count(server: Server, *where: Any) -> int:
 
 
 async def _delivered(server: Server) -> None:
-    """Wait until nothing due is left pending (the digest is due only at the window's end)."""
+    """Wait until nothing but digests (due only at the window's end) is left pending.
+
+    A row being sent is still ``pending`` (its lease moved ``next_attempt_at`` forward), so
+    "nothing due" is not "delivered": every receiver here answers 200 at once, so any pending
+    row other than a digest is one not sent yet.
+    """
 
     async def idle() -> bool:
-        due = (Alert.status == "pending", Alert.next_attempt_at <= utcnow())
-        return await _count(server, *due) == 0
+        waiting = (Alert.status == "pending", Alert.trigger != DIGEST_TRIGGER)
+        return await _count(server, *waiting) == 0
 
     await _until(idle, "pending alerts delivered")
 
@@ -276,7 +282,12 @@ async def test_anomaly_above_the_threshold_alerts_and_below_does_not(
             ).scalars()
         )
     assert keys == {f"event:{rows[0]['id']}", f"event:{rows[1]['id']}"}
-    await _delivered(server)
+
+    async def both_sent() -> bool:  # a claimed row is still "pending" while it is being sent
+        sent = (Alert.trigger == triggers.ANOMALY, Alert.channel == "webhook")
+        return await _count(server, *sent, Alert.status == "sent") == 2
+
+    await _until(both_sent, "both anomaly alerts delivered")
     sent = [r for r in receiver.requests if r.json().get("event") == triggers.ANOMALY]
     assert {r.json()["event_id"] for r in sent} == {
         str(rows[0]["id"]),

@@ -209,7 +209,10 @@ _QUOTES: Final = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u
 
 
 def _normalise(text: str) -> str:
-    visible = "".join(ch for ch in text if _invisible_class(ord(ch)) is None)
+    # Every invisible class is outside ASCII: plain-ASCII text (most definitions) skips the scan.
+    visible = (
+        text if text.isascii() else "".join(ch for ch in text if _invisible_class(ord(ch)) is None)
+    )
     folded = unicodedata.normalize("NFKC", visible).translate(_QUOTES).lower()
     return re.sub(r"[ \t\r\f\v]+", " ", folded)
 
@@ -258,6 +261,8 @@ class PoisoningMatch:
 
 
 def _invisible_matches(text: str, field: str) -> list[PoisoningMatch]:
+    if text.isascii():  # every invisible class is outside ASCII
+        return []
     found: dict[PoisoningSignal, list[tuple[int, str]]] = {}
     for index, char in enumerate(text):
         signal = _invisible_class(ord(char))
