@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     alert_max_attempts: int = Field(default=8, ge=1, le=50)
     alert_backoff_s: float = Field(default=5.0, ge=0.1, le=3600.0)
     alert_poll_interval_s: float = Field(default=1.0, ge=0.05, le=300.0)
+    # Delivered, failed and suppressed alerts older than this are deleted by the dispatcher.
+    alert_retention_days: int = Field(default=30, ge=1, le=36_500)
 
     # Event pipeline
     shard_count: int = Field(default=16, ge=1, le=1024)

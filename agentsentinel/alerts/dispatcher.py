@@ -5,6 +5,9 @@ selects it (Postgres: ``FOR UPDATE SKIP LOCKED``), and commits: two dispatchers 
 same row, and a row whose dispatcher died becomes due again when the lease ends (at least once).
 HTTP requests run with no transaction open. The outcome is written in a second short transaction,
 only while the row is still ``pending``.
+
+Once a minute at most, the dispatcher also deletes finished rows older than
+``alert_retention_days`` (``outbox.delete_expired``), ``PRUNE_BATCH`` rows per transaction.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ from agentsentinel.alerts import channels
 from agentsentinel.alerts.outbox import (
     DIGEST_TRIGGER,
     LOG_CHANNEL,
+    PRUNE_BATCH,
     SLACK_CHANNEL,
     WEBHOOK_CHANNEL,
     AlertRouting,
+    delete_expired,
+    retention_cutoff,
     suppressed_count,
 )
 from agentsentinel.db.types import utcnow
@@ -44,6 +50,8 @@ MAX_BACKOFF_S = 3600.0
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _BATCH = 50
 _CONCURRENCY = 8
+PRUNE_EVERY = timedelta(seconds=60)
+_PRUNE_MAX_BATCHES = 20  # per round: a large backlog is worked off over several minutes
 _ALERTS = cast(Table, Alert.__table__)
 
 
@@ -85,6 +93,7 @@ class AlertDispatcher:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.delivered = 0
+        self._pruned_at: datetime | None = None
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -100,6 +109,10 @@ class AlertDispatcher:
 
     async def run(self) -> None:
         while not self._stopping.is_set():
+            try:
+                await self.prune_if_due()
+            except Exception:
+                log.warning("alert retention failed; retrying later", exc_info=True)
             try:
                 handled = await self.run_once()
             except Exception:
@@ -128,6 +141,31 @@ class AlertDispatcher:
 
         await asyncio.gather(*(one(row) for row in claimed))
         return len(claimed)
+
+    # Retention ---------------------------------------------------------------------------
+
+    async def prune_if_due(self, now: datetime | None = None) -> int | None:
+        """``prune`` unless this dispatcher already pruned less than ``PRUNE_EVERY`` ago."""
+        now = now or self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return None
+        self._pruned_at = now
+        return await self.prune(now)
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Delete finished rows past retention (one transaction per batch); returns the count."""
+        now = now or self.clock()
+        cutoff = retention_cutoff(now, self.settings.alert_retention_days, self.routing.window_s)
+        total = 0
+        for _ in range(_PRUNE_MAX_BATCHES):
+            async with self.sessions() as session, session.begin():
+                deleted = await delete_expired(session, cutoff, limit=PRUNE_BATCH)
+            total += deleted
+            if deleted < PRUNE_BATCH:
+                break
+        if total:
+            log.info("deleted %d alerts older than %s", total, cutoff.isoformat())
+        return total
 
     async def _claim(self, now: datetime) -> list[Alert]:
         due = (Alert.status == "pending", Alert.next_attempt_at <= now)

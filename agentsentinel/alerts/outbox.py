@@ -6,6 +6,10 @@ Per agent and channel at most ``agent_limit`` alerts are sent per fixed window o
 seconds; the excess is stored with status ``suppressed`` (kept, listed, never sent) and one
 ``suppressed_digest`` row per agent, channel and window, due when the window ends, reports how
 many were held back.
+
+Finished rows (``sent``, ``failed``, ``suppressed``) are deleted after the retention period by
+``delete_expired`` (the dispatcher calls it); ``pending`` rows never are. Its docstring says why
+dedup and the throttle do not need the deleted rows.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, and_, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from agentsentinel.alerts.urls import destination_id
 from agentsentinel.db.engine import dialect_insert
@@ -29,6 +34,9 @@ from agentsentinel.settings import Settings
 ROUTING_KEY = "agentsentinel.alerts"  # key of the routing in ``session.info``
 DIGEST_TRIGGER = "suppressed_digest"
 LOG_CHANNEL, SLACK_CHANNEL, WEBHOOK_CHANNEL = "log", "slack", "webhook"
+STATUSES = ("pending", "sent", "failed", "suppressed")
+FINISHED = ("sent", "failed", "suppressed")  # what retention may delete
+PRUNE_BATCH = 1000  # rows per DELETE statement
 _ALERTS = cast(Table, Alert.__table__)
 
 
@@ -218,3 +226,60 @@ async def suppressed_count(session: AsyncSession, digest: Alert) -> int:
         )
     )
     return int(count.scalar_one())
+
+
+def retention_cutoff(now: datetime, retention_days: int, window_s: int) -> datetime:
+    """Rows last touched before this may go: the retention age, and never the current window.
+
+    The throttle counts the rows of the current window, so none of them is deleted, whatever
+    the two settings (a 7-day window with a 1-day retention keeps the window's rows).
+    """
+    return min(now - timedelta(days=retention_days), _window(now, window_s)[0])
+
+
+async def delete_expired(
+    session: AsyncSession, cutoff: datetime, *, limit: int = PRUNE_BATCH
+) -> int:
+    """Delete at most ``limit`` finished rows last touched before ``cutoff``; returns the count.
+
+    "Last touched" is ``next_attempt_at``: creation for a suppressed row, the end of the last
+    claim's lease for a sent or failed one (always ≥ ``created_at``, and indexed with ``status``).
+    Never deleted: ``pending`` rows (due, leased or retrying), and suppressed rows of an agent
+    and destination whose ``suppressed_digest`` is still pending (it counts them when sent).
+
+    Dedup does not need old rows: every dedup key names an occurrence that cannot recur once its
+    trigger committed. ``finding:<fingerprint>:<n>`` numbers the OPEN transitions kept in the
+    finding's own history (the fingerprint includes the agent id); ``event:<id>`` alerts only
+    when the event is first stored (the events table makes re-sent ids duplicates);
+    ``status:`` keys carry the transition's time in ms; ``digest:`` keys are written during
+    their window only, whose rows ``retention_cutoff`` keeps.
+    """
+    digest = aliased(Alert)
+    digest_pending = (
+        select(digest.id)
+        .where(
+            digest.trigger == DIGEST_TRIGGER,
+            digest.status == "pending",
+            digest.channel == Alert.channel,
+            digest.destination == Alert.destination,
+            digest.agent_id == Alert.agent_id,
+        )
+        .exists()
+    )
+    ids = (
+        select(Alert.id)
+        .where(
+            Alert.status.in_(FINISHED),
+            Alert.next_attempt_at < cutoff,
+            Alert.created_at < cutoff,
+            ~and_(Alert.status == "suppressed", digest_pending),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        delete(_ALERTS)
+        .where(_ALERTS.c.id.in_(ids.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

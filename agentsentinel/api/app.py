@@ -17,6 +17,7 @@ from agentsentinel.api.errors import install_error_handlers
 from agentsentinel.api.middleware import BodySizeLimit, SecurityHeaders
 from agentsentinel.api.routers import (
     agents,
+    alerts,
     events,
     findings,
     health,
@@ -79,7 +80,7 @@ def create_app(
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (agents, events, findings, scores, keys, rules, suppressions):
+    for module in (agents, events, findings, scores, keys, rules, suppressions, alerts):
         api.include_router(module.router)
     # Also under /api/v1 for clients that only proxy /api/ (one schema entry: the root one).
     api.include_router(health.router, include_in_schema=False)

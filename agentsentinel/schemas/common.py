@@ -22,7 +22,10 @@ def _lower(value: str) -> str:
 
 def _as_utc(value: datetime) -> datetime:
     # Clients may send naive ISO strings; they are read as UTC rather than rejected.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00: before year 1 in UTC
+        raise ValueError("date out of range") from None
 
 
 def _finite(value: float) -> float:

@@ -159,6 +159,17 @@ ROWS = [
         (403, 403, 403, 201),
     ),
     Row("GET", lambda w: "/api/v1/session", None, (200, 200, 200, 200)),
+    Row("GET", lambda w: "/api/v1/rules", None, (200, 403, 403, 200)),
+    Row("POST", lambda w: f"/api/v1/agents/{w.own}/scan", None, (403, 200, 403, 200)),
+    Row("GET", lambda w: "/api/v1/alerts", None, (200, 403, 403, 200)),
+    Row("GET", lambda w: f"/api/v1/alerts?agent_id={w.own}", None, (200, 200, 403, 200)),
+    Row("GET", lambda w: "/api/v1/suppressions", None, (200, 403, 403, 200)),
+    Row(
+        "POST",
+        lambda w: "/api/v1/suppressions",
+        lambda w: {"rule_id": "TOOL_SPRAWL", "agent_id": w.own, "reason": "accepted risk"},
+        (403, 403, 403, 201),
+    ),
     # Destructive rows last: they remove what earlier rows use.
     Row("DELETE", lambda w: f"/api/v1/keys/{w.spare_key}", None, (403, 403, 403, 204)),
     Row("DELETE", lambda w: f"/api/v1/mcp/{w.mcp}", None, (403, 403, 403, 204)),
