@@ -2,23 +2,55 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import sys
 from collections.abc import Coroutine
 from enum import IntEnum, StrEnum
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 T = TypeVar("T")
 
+
+class _LazyConsole:
+    """A rich ``Console`` created (and rich imported) on first use: a scan writing json to
+    stdout never needs one."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+def real_console(console: Console) -> Console:
+    """The rich ``Console`` behind ``err_console`` / ``out_console``, for rich objects that keep
+    a console (``Progress``, tables)."""
+    return console.get() if isinstance(console, _LazyConsole) else console
+
+
 # Progress and messages go to stderr; machine output (json, keys) to stdout.
-err_console = Console(stderr=True)
-out_console = Console()
+err_console: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
+out_console: Console = _LazyConsole()  # type: ignore[assignment]
+
+
+def escape(text: str) -> str:
+    """``rich.markup.escape``, imported when first needed."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 class ExitCode(IntEnum):
@@ -41,6 +73,8 @@ def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; unexpected errors exit 3 unless running under a test."""
+    import asyncio
+
     try:
         return asyncio.run(coro)
     except (typer.Exit, KeyboardInterrupt):
@@ -52,6 +86,8 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def print_json(data: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 

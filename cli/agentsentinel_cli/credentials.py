@@ -31,42 +31,68 @@ class _Pattern(NamedTuple):
     kind: str
     regex: re.Pattern[str]
     group: int = 0
+    # Lower-case literals one of which every match contains (a cheap test of the whole text).
+    hints: tuple[str, ...] = ()
 
 
 # Provider formats. Each is anchored on a prefix the provider documents, so a match is a credential
 # (or a documented example of one) whatever the surrounding name says.
 _PROVIDER_PATTERNS: Final[tuple[_Pattern, ...]] = (
-    _Pattern("private_key", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |)PRIVATE KEY")),
-    _Pattern("aws_access_key_id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
+    _Pattern(
+        "private_key",
+        re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |)PRIVATE KEY"),
+        hints=("private key",),
+    ),
+    _Pattern(
+        "aws_access_key_id",
+        re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),
+        hints=("akia", "asia", "abia", "acca"),
+    ),
     _Pattern(
         "aws_secret_access_key",
         re.compile(
             r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
         ),
         1,
+        hints=("aws",),
     ),
-    _Pattern("anthropic_api_key", re.compile(r"\bsk-ant-[A-Za-z0-9]{2,8}-[A-Za-z0-9_-]{20,}")),
+    _Pattern(
+        "anthropic_api_key",
+        re.compile(r"\bsk-ant-[A-Za-z0-9]{2,8}-[A-Za-z0-9_-]{20,}"),
+        hints=("sk-ant-",),
+    ),
     _Pattern(
         "openai_api_key",
         re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])"),
+        hints=("sk-",),
     ),
-    _Pattern("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,})")),
-    _Pattern("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
-    _Pattern("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    _Pattern(
+        "github_token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,})"),
+        hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    _Pattern("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), hints=("glpat-",)),
+    _Pattern("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), hints=("xox",)),
     _Pattern(
         "slack_webhook",
         re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}"),
+        hints=("hooks.slack.com/services/",),
     ),
-    _Pattern("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
-    _Pattern("stripe_secret_key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}")),
-    _Pattern("huggingface_token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
-    _Pattern("groq_api_key", re.compile(r"\bgsk_[A-Za-z0-9]{40,}")),
-    _Pattern("xai_api_key", re.compile(r"\bxai-[A-Za-z0-9]{40,}")),
-    _Pattern("sendgrid_api_key", re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}")),
+    _Pattern("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), hints=("aiza",)),
+    _Pattern("stripe_secret_key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}"), hints=("k_live_",)),
+    _Pattern("huggingface_token", re.compile(r"\bhf_[A-Za-z0-9]{30,}"), hints=("hf_",)),
+    _Pattern("groq_api_key", re.compile(r"\bgsk_[A-Za-z0-9]{40,}"), hints=("gsk_",)),
+    _Pattern("xai_api_key", re.compile(r"\bxai-[A-Za-z0-9]{40,}"), hints=("xai-",)),
+    _Pattern(
+        "sendgrid_api_key",
+        re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"),
+        hints=("sg.",),
+    ),
     _Pattern(
         "url_credentials",
         re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@\"'`]+:([^\s:/@\"'`$<{]{4,})@[^\s\"'`]+"),
         1,
+        hints=("://",),
     ),
 )
 
@@ -114,6 +140,9 @@ _CONFIG_ASSIGN: Final = re.compile(
     r"(?P<q>[\"']?)(?P<value>[^\"'\s#;,]{6,200})(?P=q)\s*(?:[#;].*)?,?$"
 )
 _WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+# Every name ``_secret_name`` accepts contains one of these (its last word, lower-cased).
+_SECRET_NAME_HINTS: Final = ("key", "token", "pass", "secret", "pwd", "credential", "pat")
+_MAX_LINE: Final = 4000
 _MIN_ENTROPY: Final = 3.0
 _MIN_PASSWORD_ENTROPY: Final = 2.0
 
@@ -225,6 +254,10 @@ def _plausible_secret(name: str, value: str) -> bool:
     return len(value) >= 12 and classes >= 2 and _entropy(value) >= _MIN_ENTROPY
 
 
+def _secret_name_hint(lowered: str) -> bool:
+    return any(hint in lowered for hint in _SECRET_NAME_HINTS)
+
+
 def _is_config(path: str) -> bool:
     pure = PurePosixPath(path)
     name = pure.name.lower()
@@ -244,12 +277,33 @@ def find_credentials(text: str, path: str) -> list[CredentialHit]:
     """Credentials written in ``text`` (the content of ``path``), masked, one per value and line."""
     hits: list[CredentialHit] = []
     config = _is_config(path)
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if len(line) > 4000:  # minified bundles and data blobs: provider patterns only
-            line = line[:4000]
+    lines = text.splitlines()
+    # Prefilters over the whole text, which find a superset of what the line-by-line scan finds:
+    # the provider patterns with a match anywhere, and whether any name could be secret-like.
+    # A cut line (below) could match where the whole line does not: no prefilter then.
+    lowered = text.lower()
+    # Non-ASCII text may match a case-insensitive pattern without its ASCII hint (U+017F, U+212A).
+    hinted_text = text.isascii()
+    if any(len(line) > _MAX_LINE for line in lines):
+        patterns = _PROVIDER_PATTERNS
+    else:
+        patterns = tuple(
+            p
+            for p in _PROVIDER_PATTERNS
+            if (not hinted_text or any(h in lowered for h in p.hints))
+            and p.regex.search(text) is not None
+        )
+        if not patterns and not _secret_name_hint(lowered):
+            return hits
+    for lineno, line in enumerate(lines, start=1):
+        if len(line) > _MAX_LINE:  # minified bundles and data blobs: provider patterns only
+            line = line[:_MAX_LINE]
         claimed: list[tuple[int, int]] = []
         seen: set[str] = set()
-        for pattern in _PROVIDER_PATTERNS:
+        hinted = _secret_name_hint(line.lower())
+        if not patterns and not hinted:
+            continue
+        for pattern in patterns:
             for match in pattern.regex.finditer(line):
                 value = match.group(pattern.group)
                 span = match.span(pattern.group)
@@ -264,6 +318,8 @@ def find_credentials(text: str, path: str) -> list[CredentialHit]:
                 hits.append(
                     CredentialHit(path, lineno, pattern.kind, mask(value), value_hash(value))
                 )
+        if not hinted:
+            continue
         for name, value, start in _assignments(line, config):
             if value in seen or any(s <= start < e for s, e in claimed):
                 continue

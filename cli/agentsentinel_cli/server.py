@@ -131,6 +131,9 @@ async def _run_worker(settings: Any) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start(api=False, worker=True)
+    from agentsentinel.worker.ingest import freeze_startup_objects
+
+    freeze_startup_objects()
     err_console.print("[bold]AgentSentinel worker[/] running; Ctrl-C to stop", highlight=False)
     await stop.wait()
     err_console.print("draining in-flight events…", highlight=False)

@@ -208,6 +208,22 @@ _SENTENCE_END: Final = re.compile(r"(?<=[.!?;])\s+|\n+")
 _QUOTES: Final = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
+# Every match of a pattern above contains one of these literals (most texts contain none, and
+# skip the patterns): the textual signals, the sensitive files, the sentence patterns; and, when
+# other tools can be shadowed by name, ``_OVERRIDE_DIRECTIVE``.
+_TRIGGERS: Final = (
+    *("<", "[", "not", "don", "never", "must", "should", "without", "hide", "conceal", "keep"),
+    *("will", "need", "ignore", "disregard", "forget", "override"),
+    *("ssh", "id_", "authorized_keys", ".env", ".aws/", ".netrc", ".npmrc", ".pypirc", ".pgpass"),
+    *(".docker/", ".kube/", "/etc/", "credentials", "secret", "mcp.json", "claude_desktop_config"),
+    *(".gnupg", "wallet.dat", "_history"),
+    *("before", "tool", "function"),
+)
+_OVERRIDE_TRIGGERS: Final = ("instead", "replace", "redirect", "bcc", "also")
+_TRIGGER: Final = re.compile("|".join(map(re.escape, _TRIGGERS)))
+_OVERRIDE_TRIGGER: Final = re.compile("|".join(map(re.escape, _OVERRIDE_TRIGGERS)))
+
+
 def _normalise(text: str) -> str:
     # Every invisible class is outside ASCII: plain-ASCII text (most definitions) skips the scan.
     visible = (
@@ -313,6 +329,8 @@ def _text_matches(
 ) -> list[PoisoningMatch]:
     """Textual signals; ``others`` are the ``_shadowable`` names of the agent's other tools."""
     norm = _normalise(text[:_MAX_CHARS])
+    if _TRIGGER.search(norm) is None and not (others and _OVERRIDE_TRIGGER.search(norm)):
+        return []
     own = frozenset({own_name.lower(), *tokenize(own_name)}) if own_name else frozenset()
     out: list[PoisoningMatch] = []
     seen: set[tuple[PoisoningSignal, int]] = set()

@@ -10,10 +10,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from rich.markup import escape
 
 from agentsentinel.posture import Severity
-from agentsentinel_cli._common import ExitCode, err_console, fail, out_console
+from agentsentinel_cli._common import (
+    ExitCode,
+    err_console,
+    escape,
+    fail,
+    out_console,
+    real_console,
+)
 from agentsentinel_cli.commands.filters import BaselineError, apply_filters, load_baseline
 from agentsentinel_cli.config import CliConfig, ConfigError, load_config, parse_fail_on
 from agentsentinel_cli.report import ReportFormat, render
@@ -88,10 +94,22 @@ def engine_failure(exc: BaseException) -> NoReturn:
     fail(f"the run could not complete: {type(exc).__name__}: {exc}", ExitCode.ERROR)
 
 
+def _may_be_terminal() -> bool:
+    """False when rich would certainly find stderr is no terminal (no TTY, no override in the
+    environment), without importing rich."""
+    if any(os.environ.get(v) for v in ("TTY_COMPATIBLE", "FORCE_COLOR", "FORCE_TERMINAL")):
+        return True
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except ValueError:
+        return False
+
+
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[..., None] | None]:
     """A rich progress bar on stderr when stderr is a terminal; ``None`` otherwise."""
-    if not err_console.is_terminal:
+    if not _may_be_terminal() or not err_console.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -100,7 +118,7 @@ def progress_bar(description: str) -> Iterator[Callable[..., None] | None]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=err_console,
+        console=real_console(err_console),
         transient=True,
     ) as progress:
         task = progress.add_task(description, total=None)
@@ -144,7 +162,7 @@ def finish(
     elif fmt is ReportFormat.TABLE:
         from agentsentinel_cli.report.table import write_table
 
-        write_table(report, out_console)
+        write_table(report, real_console(out_console))
     else:
         sys.stdout.write(render(report, fmt))
         sys.stdout.flush()

@@ -55,7 +55,8 @@ class FactsCache:
     def __init__(self, directory: Path, name: str) -> None:
         self.file = directory / name
         self._entries: dict[str, Any] = {}
-        self._used: dict[str, str] = {}  # key -> entry as JSON text, for the next pack
+        # key -> entry for the next pack: JSON text, or the entry as read from this pack
+        self._used: dict[str, str | dict[str, Any]] = {}
         self._loaded = False
 
     def _load(self) -> None:
@@ -79,7 +80,7 @@ class FactsCache:
             facts = FileFacts.from_dict(raw)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError):
             return None
-        self._used[key] = json.dumps(raw, separators=(",", ":"))
+        self._used[key] = raw  # serialised again only if the pack is rewritten
         return facts
 
     def put(self, key: str, facts: FileFacts) -> None:
@@ -93,7 +94,10 @@ class FactsCache:
         """Write the entries used by this scan, unless the pack already holds exactly those."""
         if self._loaded and self._used.keys() == self._entries.keys():
             return
-        body = ",".join(f"{json.dumps(k)}:{v}" for k, v in sorted(self._used.items()))
+        body = ",".join(
+            f"{json.dumps(k)}:{v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
+            for k, v in sorted(self._used.items())
+        )
         text = f'{{"version":{PACK_VERSION},"entries":{{{body}}}}}'
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)

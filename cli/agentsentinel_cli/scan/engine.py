@@ -7,8 +7,8 @@ Key contracts:
   a small tree, starting processes costs more than it saves.
 - Unreadable and unparsable files become ``Report.errors``; the scan goes on.
 - ``cache_dir=None`` means no cache: nothing is read or written (``sentinel scan --no-cache``).
-- Worker processes return each file's facts already serialised for the cache, so the parent
-  does not re-serialise cold files.
+- Worker processes return each file's facts (pickled) and, when the cache is on, its cache entry
+  already serialised, so the parent neither parses nor re-serialises cold files.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ import agentsentinel
 from agentsentinel.posture import RuleConfig, ToolOverride
 from agentsentinel_cli.report.model import Report, ScanError
 from agentsentinel_cli.scan.cache import FactsCache, cache_key, pack_name
-from agentsentinel_cli.scan.extract import extract_file
+from agentsentinel_cli.scan.extract import complete, extract_file
 from agentsentinel_cli.scan.facts import FileFacts
 from agentsentinel_cli.scan.files import MAX_FILE_BYTES, display_path, is_binary, walk
 from agentsentinel_cli.scan.resolve import assemble
 
 # Bumped whenever extraction changes what it produces; the posture version covers sink tables.
-ENGINE_VERSION: Final = f"scan-2/{agentsentinel.__version__}"
+ENGINE_VERSION: Final = f"scan-3/{agentsentinel.__version__}"
 PARALLEL_MIN_FILES: Final = 48
 
 
@@ -40,9 +40,12 @@ def _common_root(paths: Sequence[Path]) -> Path:
     return Path(os.path.commonpath([str(d) for d in dirs]))
 
 
-def _extract_json(path: str, data: bytes) -> str:
-    """``extract_file`` as compact JSON (what worker processes send back)."""
-    return json.dumps(extract_file(path, data).to_dict(), separators=(",", ":"))
+def _extract_in_worker(path: str, data: bytes, serialise: bool) -> tuple[FileFacts, str | None]:
+    """``extract_file`` in a worker process: the facts (pickled back, cheaper to load than JSON)
+    and, when the cache is on, their cache entry as compact JSON."""
+    facts = extract_file(path, data)
+    entry = json.dumps(facts.to_dict(), separators=(",", ":")) if serialise else None
+    return facts, entry
 
 
 def scan(
@@ -71,6 +74,7 @@ def scan(
     errors: list[ScanError] = []
     facts_by_path: dict[str, FileFacts] = {}
     cold: list[tuple[str, bytes, str]] = []
+    sources: dict[str, bytes] = {}  # display path -> content, for ``complete`` on demand
     skipped = 0
     files = list(walk(resolved, base, exclude))
     total = len(files)
@@ -91,6 +95,7 @@ def scan(
             skipped += 1
             done += 1
             continue
+        sources[shown] = data
         key = cache_key(ENGINE_VERSION, shown, data) if cache is not None else ""
         cached = cache.get(key) if cache is not None else None
         if cached is not None:
@@ -106,11 +111,15 @@ def scan(
         chunk = max(1, len(cold) // (workers * 8))
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = pool.map(
-                _extract_json, [c[0] for c in cold], [c[1] for c in cold], chunksize=chunk
+                _extract_in_worker,
+                [c[0] for c in cold],
+                [c[1] for c in cold],
+                [cache is not None] * len(cold),
+                chunksize=chunk,
             )
-            for (shown, _, key), entry in zip(cold, results, strict=True):
-                facts_by_path[shown] = FileFacts.from_dict(json.loads(entry))
-                if cache is not None:
+            for (shown, _, key), (facts, entry) in zip(cold, results, strict=True):
+                facts_by_path[shown] = facts
+                if cache is not None and entry is not None:
                     cache.put_json(key, entry)
                 done += 1
                 if progress is not None:
@@ -129,7 +138,10 @@ def scan(
     ordered = [facts_by_path[p] for p in sorted(facts_by_path)]
     errors += [ScanError(f.path, f.error) for f in ordered if f.error]
     findings, agents, tools = assemble(
-        ordered, overrides or {}, rule_config if rule_config is not None else RuleConfig()
+        ordered,
+        overrides or {},
+        rule_config if rule_config is not None else RuleConfig(),
+        load=lambda facts: complete(facts, sources[facts.path]),
     )
     stats = {
         "files_scanned": len(ordered),

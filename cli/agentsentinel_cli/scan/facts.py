@@ -82,6 +82,9 @@ class FileFacts:
     mcp_servers: list[McpEntryFacts] = field(default_factory=list)
     credentials: list[CredentialHit] = field(default_factory=list)
     error: str | None = None
+    # A Python file with no marker of any tool or agent form: parsed for errors only; its
+    # imports, bindings and docstring are extracted on demand (``extract.complete``).
+    lazy: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,4 +106,5 @@ class FileFacts:
             mcp_servers=[McpEntryFacts(**m) for m in data["mcp_servers"]],
             credentials=[CredentialHit(**c) for c in data["credentials"]],
             error=data["error"],
+            lazy=bool(data.get("lazy", False)),
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Final
 
 DEFAULT_EXCLUDES: Final = (
@@ -34,7 +34,7 @@ MAX_FILE_BYTES: Final = 1024 * 1024
 
 
 def _matches(rel: str, is_dir: bool, patterns: Sequence[str]) -> bool:
-    parts = PurePosixPath(rel).parts
+    last = rel.rpartition("/")[2]  # the last component (``rel`` is a clean POSIX path)
     for raw in patterns:
         pattern = raw.strip()
         if not pattern or pattern.startswith("#"):
@@ -44,7 +44,7 @@ def _matches(rel: str, is_dir: bool, patterns: Sequence[str]) -> bool:
         if dir_only and not is_dir:
             continue
         if "/" not in pattern:
-            if parts and fnmatch.fnmatchcase(parts[-1], pattern):
+            if last and fnmatch.fnmatchcase(last, pattern):
                 return True
             continue
         pattern = pattern.lstrip("/")
@@ -55,6 +55,11 @@ def _matches(rel: str, is_dir: bool, patterns: Sequence[str]) -> bool:
 
 def display_path(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` with POSIX separators, or absolute when outside it."""
+    text, base = str(path), str(root)
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if text.startswith(prefix) and len(text) > len(prefix):  # the common case, without pathlib
+        rel = text[len(prefix) :]
+        return rel if os.sep == "/" else rel.replace(os.sep, "/")
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -14,6 +14,7 @@ Key contracts:
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
@@ -54,7 +55,35 @@ def module_name(path: str) -> tuple[str, bool]:
     return ".".join(parts), is_package
 
 
-def extract_python(text: str, path: str) -> FileFacts:
+# Every tool or agent form needs one of these in the source: a framework's top-level package
+# (in an import), ``tool`` (``@x.tool``, ``tool_plain``, ``list_tools``, the ``tools=`` of a raw
+# LLM call) or the schema key of a raw tool dict. Non-ASCII source is always extracted in full
+# (identifiers are NFKC-normalised), and so is a module under a framework's package name
+# (relative imports resolve against it).
+_MARKERS = re.compile(
+    "|".join(
+        re.escape(m)
+        for m in sorted({*fw.FRAMEWORK_ROOTS, "tool", "input_schema", "parameters", "inputSchema"})
+    )
+)
+
+
+def may_define_tools(text: str, path: str) -> bool:
+    """Whether ``extract_python`` could find a tool or an agent in this file (cheap, by text)."""
+    if not text.isascii() or _MARKERS.search(text) is not None:
+        return True
+    return module_name(path)[0].partition(".")[0] in fw.FRAMEWORK_ROOTS
+
+
+def check_python(text: str, path: str) -> FileFacts:
+    """A file ``may_define_tools`` rejects: parsed for syntax errors only, its facts ``lazy``
+    (``extract_python`` gives the same tools and agents, none, plus imports and bindings)."""
+    facts = extract_python(text, path, parse_only=True)
+    facts.lazy = facts.error is None
+    return facts
+
+
+def extract_python(text: str, path: str, *, parse_only: bool = False) -> FileFacts:
     """Facts of one Python file; a syntax error is reported in ``FileFacts.error``."""
     module, is_package = module_name(path)
     facts = FileFacts(path=path, module=module, is_package=is_package)
@@ -64,8 +93,63 @@ def extract_python(text: str, path: str) -> FileFacts:
         line = getattr(exc, "lineno", None)
         facts.error = f"Python syntax error{f' at line {line}' if line else ''}: {exc.args[0]}"
         return facts
-    _Extractor(facts, tree).run()
+    if not parse_only:
+        _Extractor(facts, tree).run()
     return facts
+
+
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _walk(node: ast.AST) -> list[ast.AST]:
+    """``ast.walk(node)`` as a list, in the same breadth-first order (without its generators)."""
+    todo = [node]
+    append = todo.append
+    node_type = ast.AST
+    i = 0
+    while i < len(todo):
+        current = todo[i]
+        i += 1
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        append(item)
+            elif isinstance(value, node_type):
+                append(value)
+    return todo
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` as a list."""
+    out: list[ast.AST] = []
+    node_type = ast.AST
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            out.extend(item for item in value if isinstance(item, node_type))
+        elif isinstance(value, node_type):
+            out.append(value)
+    return out
+
+
+def _walk_blocks(tree: ast.Module) -> list[ast.AST]:
+    """The statements (and except/case clauses) of ``_walk(tree)``, in its order: statements sit
+    only in lists of statements, clauses and the module, never inside an expression."""
+    todo: list[ast.AST] = [tree]
+    append = todo.append
+    i = 0
+    while i < len(todo):
+        current = todo[i]
+        i += 1
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, _BLOCKS):
+                        append(item)
+    return todo
 
 
 def _const_str(node: ast.AST | None) -> str | None:
@@ -246,6 +330,8 @@ class _Extractor:
         self.functions: dict[str, _FuncNode] = {}
         self.classes: dict[str, ast.ClassDef] = {}
         self.memo: dict[int, list[Ref]] = {}
+        # _sinks of (function, class, depth), by identity: the tree lives as long as this.
+        self.sinks_memo: dict[tuple[int, int, int], set[str]] = {}
         self.agent_memo: dict[int, AgentDef] = {}
         # Plain functions made tools by an agent that wraps callables, by function name.
         self.callable_tools: dict[str, list[Ref]] = {}
@@ -264,7 +350,7 @@ class _Extractor:
         return ".".join(parts)
 
     def _collect_imports(self) -> None:
-        for node in ast.walk(self.tree):
+        for node in _walk_blocks(self.tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -387,13 +473,13 @@ class _Extractor:
             ):
                 self._bind(func.value.id, refs, extend=True)
         nested: list[ast.stmt] = []
-        for child in ast.iter_child_nodes(stmt):
+        for child in _children(stmt):
             if isinstance(child, ast.stmt):
                 nested.append(child)
             elif isinstance(child, ast.ExceptHandler | ast.match_case):
                 nested.extend(child.body)
             else:
-                for node in ast.walk(child):
+                for node in _walk(child):
                     if isinstance(node, ast.Call):
                         self._call(node)
                     elif isinstance(node, ast.Dict):
@@ -506,7 +592,7 @@ class _Extractor:
                     cls=cls,
                 )
             elif target.attr == "list_tools" and form is None:
-                for node in ast.walk(fn):
+                for node in _walk(fn):
                     if not isinstance(node, ast.Call):
                         continue
                     callee = self.qual(_dotted(node.func)) or ""
@@ -769,8 +855,18 @@ class _Extractor:
     def _sinks(
         self, fn: _FuncNode | ast.Lambda, cls: ast.ClassDef | None, depth: int = 1
     ) -> set[str]:
+        key = (id(fn), id(cls), depth)
+        known = self.sinks_memo.get(key)
+        if known is None:
+            known = self.sinks_memo[key] = self._sinks_uncached(fn, cls, depth)
+        return known
+
+    def _sinks_uncached(
+        self, fn: _FuncNode | ast.Lambda, cls: ast.ClassDef | None, depth: int
+    ) -> set[str]:
+        nodes = _walk(fn)
         aliases: dict[str, str] = {}
-        for node in ast.walk(fn):
+        for node in nodes:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 callee = _dotted(node.value.func)
                 for target in node.targets:
@@ -785,7 +881,7 @@ class _Extractor:
                         if callee:
                             aliases[item.optional_vars.id] = callee
         out: set[str] = set()
-        for node in ast.walk(fn):
+        for node in nodes:
             if not isinstance(node, ast.Call):
                 continue
             out.update(self._call_sinks(node, aliases))

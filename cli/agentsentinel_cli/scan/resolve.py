@@ -18,7 +18,7 @@ Key contracts:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,10 @@ from agentsentinel.posture import (
     RuleConfig,
     RuleFinding,
     SourceLocation,
+    ToolClassification,
     ToolOverride,
     ToolPosture,
+    classify_tool,
     evaluate,
 )
 from agentsentinel_cli.mcp_configs import McpServerEntry, to_posture
@@ -65,7 +67,10 @@ class _Agent:
 class Resolver:
     """Resolves dotted names to tools and agents across the scanned modules."""
 
-    def __init__(self, files: list[FileFacts]) -> None:
+    def __init__(
+        self, files: list[FileFacts], load: Callable[[FileFacts], FileFacts] | None = None
+    ) -> None:
+        self.load = load
         self.by_module: dict[str, FileFacts] = {}
         suffixes: dict[str, list[str]] = {}
         for facts in files:
@@ -78,10 +83,15 @@ class Resolver:
         self.suffixes = suffixes
 
     def module(self, name: str) -> FileFacts | None:
-        if name in self.by_module:
-            return self.by_module[name]
-        candidates = self.suffixes.get(name, [])
-        return self.by_module[candidates[0]] if len(candidates) == 1 else None
+        if name not in self.by_module:
+            candidates = self.suffixes.get(name, [])
+            if len(candidates) != 1:
+                return None
+            name = candidates[0]
+        facts = self.by_module[name]
+        if facts.lazy and self.load is not None:
+            facts = self.by_module[name] = self.load(facts)
+        return facts
 
     def _split(self, qualname: str) -> tuple[FileFacts, str] | None:
         parts = qualname.split(".")
@@ -133,9 +143,11 @@ def assemble(
     files: list[FileFacts],
     overrides: Mapping[str, ToolOverride],
     rule_config: RuleConfig,
+    load: Callable[[FileFacts], FileFacts] | None = None,
 ) -> tuple[list[Finding], list[AgentReport], list[ToolReport]]:
-    """Agents, tools and rule findings of a scanned tree (files sorted by path)."""
-    resolver = Resolver(files)
+    """Agents, tools and rule findings of a scanned tree (files sorted by path); ``load`` gives
+    the full facts of a ``lazy`` file when a name is resolved into it."""
+    resolver = Resolver(files, load)
     by_path = {f.path: f for f in files}
     agents: list[_Agent] = []
     by_var: dict[tuple[str, str], _Agent] = {}
@@ -227,11 +239,12 @@ def assemble(
             orphans.append((facts.path, facts.credentials))
 
     postures: dict[ToolId, ToolPosture] = {}
+    classifications: dict[str, ToolClassification] = {}
 
     def posture_of(tool_id: ToolId) -> ToolPosture:
         if tool_id not in postures:
             postures[tool_id] = _tool_posture(
-                by_path[tool_id[0]].tools[tool_id[1]], tool_id[0], overrides
+                by_path[tool_id[0]].tools[tool_id[1]], tool_id[0], overrides, classifications
             )
         return postures[tool_id]
 
@@ -318,17 +331,31 @@ def _server(path: str, m: Any) -> McpServerPosture:
     return to_posture(entry)
 
 
-def _tool_posture(tool: ToolDef, path: str, overrides: Mapping[str, ToolOverride]) -> ToolPosture:
+def _tool_posture(
+    tool: ToolDef,
+    path: str,
+    overrides: Mapping[str, ToolOverride],
+    memo: dict[str, ToolClassification],
+) -> ToolPosture:
+    """The posture of one tool; classifications are shared by tools with the same definition
+    (``memo``: the exact classifier input, as ``repr``, to its result)."""
     override = overrides.get(tool.name)
     if override is None and tool.known_capabilities is not None:
         override = ToolOverride(capabilities=frozenset(tool.known_capabilities))  # type: ignore[arg-type]
-    return ToolPosture.classify(
-        tool.name,
-        tool.description,
-        tool.input_schema,
-        tool.annotations,
-        sinks=tool.sinks,
-        override=override,
+    key = repr(
+        (tool.name, tool.description, tool.input_schema, tool.annotations, tool.sinks, override)
+    )
+    classification = memo.get(key)
+    if classification is None:
+        classification = memo[key] = classify_tool(
+            tool.name, tool.description, tool.input_schema, tool.annotations, tool.sinks, override
+        )
+    return ToolPosture(
+        name=tool.name,
+        classification=classification,
+        description=tool.description,
+        input_schema=tool.input_schema,
+        annotations=tool.annotations,
         location=SourceLocation(path, tool.line, tool.column),
     )
 
