@@ -14,6 +14,7 @@ Order of effects for one batch (the exactly-once contract):
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import uuid
@@ -22,7 +23,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, bindparam, or_, select, text, update
+from sqlalchemy import String, Table, bindparam, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -61,6 +62,17 @@ def event_row(payload: dict[str, Any], score: EventScore) -> dict[str, Any]:
     row["anomaly_score"] = score.anomaly_score
     row["reasons"] = score.reasons or None
     return row
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up allocated (modules, settings, pools) out of the collector's walks.
+
+    The worker allocates a few dicts per event, which regularly sets off full collections; without
+    this each of them also walks every object created at start-up. Frozen objects are never
+    freed: call it once per worker process, after start-up.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class EventIngestService:
@@ -197,27 +209,33 @@ class EventIngestService:
                         )
 
     async def _process(self, deliveries: Sequence[Delivery]) -> None:
-        payloads = [d.message.payload for d in deliveries]
         replies: list[tuple[str, Reply]] = []
         feed: list[dict[str, Any]] = []
+        threshold = self.settings.alert_anomaly_threshold
         async with self.sessions() as session, session.begin():
-            agent_ids = {uuid.UUID(p["agent_id"]) for p in payloads}
+            # Agent ids travel as text; each distinct one is parsed once per batch.
+            agent_uuid: dict[str, uuid.UUID] = {}
+            for d in deliveries:
+                text_id = d.message.payload["agent_id"]
+                if text_id not in agent_uuid:
+                    agent_uuid[text_id] = uuid.UUID(text_id)
             result = await session.execute(
-                select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids))
+                select(Agent.id, Agent.name).where(Agent.id.in_(set(agent_uuid.values())))
             )
             names = {agent_id: name for agent_id, name in result}
-            live = [d for d in deliveries if uuid.UUID(d.message.payload["agent_id"]) in names]
+            live = [d for d in deliveries if agent_uuid[d.message.payload["agent_id"]] in names]
             if len(live) < len(deliveries):
-                self.scorer.forget(agent_ids - names.keys())
-                self.posture.forget(agent_ids - names.keys())
-            for d in deliveries:
-                if uuid.UUID(d.message.payload["agent_id"]) not in names and d.message.reply_to:
-                    replies.append(
-                        (
-                            d.message.reply_to,
-                            Reply(d.message.message_id, "rejected", error="agent not found"),
-                        )
+                gone = set(agent_uuid.values()) - names.keys()
+                self.scorer.forget(gone)
+                self.posture.forget(gone)
+                replies.extend(
+                    (
+                        d.message.reply_to,
+                        Reply(d.message.message_id, "rejected", error="agent not found"),
                     )
+                    for d in deliveries
+                    if d.message.reply_to and agent_uuid[d.message.payload["agent_id"]] not in names
+                )
             items = [ScoringInput(d.message.payload, d.stream_id) for d in live]
             await self.scorer.prepare(session, items)
             if len(items) > _INLINE_SCORING:
@@ -225,54 +243,77 @@ class EventIngestService:
                 scores = await asyncio.to_thread(self.scorer.score_batch, items)
             else:
                 scores = self.scorer.score_batch(items)
-            rows = [event_row(d.message.payload, s) for d, s in zip(live, scores, strict=True)]
-            inserted = await self._insert(session, rows)
-            await self._touch_last_seen(session, [r for r in rows if r["id"] in inserted])
-            # New rows only: a redelivered event never alerts twice. One call for the batch.
+            event_ids = [_canonical_id(d.message.payload["event_id"]) for d in live]
+            inserted = await self._insert(session, live, scores, event_ids)
+            # New rows only: a redelivered event never alerts twice. One call for the batch, with
+            # the rows that can alert (a score over the threshold, or a reason such as an
+            # ungranted tool); the others need no row built for them.
             await alert_triggers.events_stored(
                 session,
-                [r for r in rows if r["id"] in inserted],
+                [
+                    event_row(d.message.payload, s)
+                    for d, s, event_id in zip(live, scores, event_ids, strict=True)
+                    if event_id in inserted
+                    and (
+                        s.reasons or (s.anomaly_score is not None and s.anomaly_score >= threshold)
+                    )
+                ],
                 names,
-                self.settings.alert_anomaly_threshold,
+                threshold,
             )
-            duplicates = {r["id"] for r in rows} - inserted
-            stored: dict[uuid.UUID, tuple[float | None, list[dict[str, Any]] | None]] = {}
+            duplicates = [event_id for event_id in event_ids if event_id not in inserted]
+            stored: dict[str, tuple[float | None, list[dict[str, Any]] | None]] = {}
             if duplicates:
                 stored = {
-                    i: (s, r)
+                    str(i): (s, r)
                     for i, s, r in (
                         await session.execute(
                             select(
                                 AgentEvent.id, AgentEvent.anomaly_score, AgentEvent.reasons
-                            ).where(AgentEvent.id.in_(duplicates))
+                            ).where(AgentEvent.id.in_({uuid.UUID(e) for e in duplicates}))
                         )
                     )
                 }
-        self.trust.mark({row["agent_id"] for row in rows if row["id"] in inserted})
-        # Ungranted tool use opens UNGRANTED_TOOL_USE without waiting for the periodic scan.
-        self.posture.mark(
-            {
-                row["agent_id"]
-                for row in rows
-                if row["id"] in inserted
-                and (
-                    self.scorer.granted(str(row["agent_id"]), row["tool_name"]) is False
-                    or any(r.get("signal") == "ungranted_tool" for r in row["reasons"] or ())
-                )
-            }
-        )
-        for d, row in zip(live, rows, strict=True):
-            event_id = row["id"]
+        touched: set[uuid.UUID] = set()
+        ungranted: set[uuid.UUID] = set()
+        granted = self.scorer.granted
+        for d, score, event_id in zip(live, scores, event_ids, strict=True):
+            payload = d.message.payload
+            reply_to = d.message.reply_to
             if event_id in inserted:
-                feed.append(_feed_item(row, names[row["agent_id"]]))
-                reply = Reply(
-                    d.message.message_id, "accepted", row["anomaly_score"], row["reasons"] or []
+                agent_text = payload["agent_id"]
+                agent_id = agent_uuid[agent_text]
+                touched.add(agent_id)
+                # Ungranted tool use opens UNGRANTED_TOOL_USE without waiting for the periodic
+                # scan.
+                if agent_id not in ungranted and (
+                    granted(agent_text, payload["tool_name"]) is False
+                    or any(r.get("signal") == "ungranted_tool" for r in score.reasons)
+                ):
+                    ungranted.add(agent_id)
+                feed.append(_feed_item(payload, event_id, score, names[agent_id]))
+                if reply_to:
+                    replies.append(
+                        (
+                            reply_to,
+                            Reply(
+                                d.message.message_id,
+                                "accepted",
+                                score.anomaly_score,
+                                score.reasons or [],
+                            ),
+                        )
+                    )
+            elif reply_to:
+                stored_score, reasons = stored.get(event_id, (None, None))
+                replies.append(
+                    (
+                        reply_to,
+                        Reply(d.message.message_id, "duplicate", stored_score, reasons or []),
+                    )
                 )
-            else:
-                score, reasons = stored.get(event_id, (None, None))
-                reply = Reply(d.message.message_id, "duplicate", score, reasons or [])
-            if d.message.reply_to:
-                replies.append((d.message.reply_to, reply))
+        self.trust.mark(touched)
+        self.posture.mark(ungranted)
         if replies:
             await self.bus.send_replies(replies)
         if feed:
@@ -285,27 +326,47 @@ class EventIngestService:
             await self.consumer.ack(deliveries)
         self.processed += len(deliveries)
 
-    async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-        """Insert the batch (duplicates skipped); the ids of the new rows.
+    async def _insert(
+        self,
+        session: AsyncSession,
+        live: Sequence[Delivery],
+        scores: Sequence[EventScore],
+        event_ids: Sequence[str],
+    ) -> set[str]:
+        """Insert the batch (duplicates skipped); the ids (canonical text) of the new rows.
 
-        On Postgres one statement also moves the agents' and grants' "last seen" forward (see
-        ``_PG_WRITE``), so ``_touch_last_seen`` has nothing left to do there.
+        Postgres: the batch travels as one JSON array, the payloads as they came off the bus
+        plus their scores, and one statement inserts it and moves the agents' and grants'
+        "last seen" forward (see ``_PG_WRITE``). Other databases: one multi-row INSERT, then
+        ``_touch_last_seen``.
         """
-        if not rows:
+        if not live:
             return set()
         if session.get_bind().dialect.name == "postgresql":
-            result = await session.execute(_PG_WRITE, _pg_columns(rows))
+            batch = [
+                {
+                    **d.message.payload,
+                    "anomaly_score": s.anomaly_score,
+                    "reasons": s.reasons or None,
+                }
+                for d, s in zip(live, scores, strict=True)
+            ]
+            result = await session.execute(_PG_WRITE, {"batch": orjson.dumps(batch).decode()})
             return set(result.scalars().all())
+        rows = [event_row(d.message.payload, s) for d, s in zip(live, scores, strict=True)]
         insert = dialect_insert(session)
         # Core (not ORM) statement: one multi-row INSERT per batch, ids of new rows back.
         stmt = insert(_EVENTS).on_conflict_do_nothing().returning(_EVENTS.c.id)
         result = await session.execute(stmt, rows)
-        return set(result.scalars().all())
+        inserted = {str(i) for i in result.scalars().all()}
+        await self._touch_last_seen(
+            session,
+            [r for r, event_id in zip(rows, event_ids, strict=True) if event_id in inserted],
+        )
+        return inserted
 
     async def _touch_last_seen(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         """Move "last seen" forward (never back): one executemany per table, not one per row."""
-        if session.get_bind().dialect.name == "postgresql":
-            return  # done by the INSERT statement itself
         latest_agent: dict[uuid.UUID, datetime] = {}
         latest_tool: dict[tuple[uuid.UUID, str], datetime] = {}
         for row in rows:
@@ -341,30 +402,48 @@ _TOUCH_GRANT = (
 )
 
 
-# Postgres: the whole batch in one round trip. Each column travels as one array parameter
-# (``unnest``), so the statement text is the same for every batch size and stays prepared; the
-# data-modifying CTEs move "last seen" forward from the rows actually inserted (a duplicate never
-# touches anything). JSON columns travel as text and are cast.
+# Postgres: the whole batch in one round trip, as one JSON array parameter. ``json_to_recordset``
+# reads the bus payloads as they are (``event_id`` is the row's ``id``, ``occurred_at`` its
+# ``ts``; other keys are ignored) and Postgres parses uuids, timestamps and numbers itself, so the
+# worker builds no per-column Python objects; the statement text never changes and stays
+# prepared. The data-modifying CTEs move "last seen" forward from the rows actually inserted (a
+# duplicate never touches anything).
 _PG_DIALECT: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
 _PG_TYPES = {c.name: c.type.compile(dialect=_PG_DIALECT) for c in _EVENTS.columns}
-_PG_JSON = {name for name, sql_type in _PG_TYPES.items() if sql_type == "JSONB"}
-# Arrays are cast to unbounded types: the INSERT's own assignment then rejects an overlong value
-# instead of an explicit CAST to VARCHAR(n) silently truncating it.
-_PG_ARRAY = {
-    name: "TEXT" if name in _PG_JSON or sql_type.startswith("VARCHAR") else sql_type
+_PG_COLUMNS = tuple(_PG_TYPES)
+_PG_SOURCE = {"id": "event_id", "ts": "occurred_at"}  # column -> payload key, where they differ
+# Strings are read as unbounded TEXT: the INSERT's own assignment then rejects an overlong value
+# instead of a cast to VARCHAR(n) silently truncating it.
+_PG_RECORD = {
+    name: "TEXT" if sql_type.startswith("VARCHAR") else sql_type
     for name, sql_type in _PG_TYPES.items()
 }
-_PG_COLUMNS = tuple(_PG_TYPES)
-# Identifiers and types below come from the model, never from input.
+
+
+def _pg_literal(value: Any) -> str:
+    """SQL literal of a column default from the model (never from input)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _pg_select(name: str) -> str:
+    """The value inserted into ``name``: the payload's, else the column's default."""
+    source = _PG_SOURCE.get(name, name)
+    default = _EVENT_DEFAULTS.get(name)
+    return source if default is None else f"COALESCE({source}, {_pg_literal(default)})"
+
+
+# Identifiers, types and defaults below come from the model, never from input.
 _PG_WRITE = text(
-    "WITH u AS (SELECT * FROM unnest("  # noqa: S608
-    + ", ".join(f"CAST(:{name} AS {_PG_ARRAY[name]}[])" for name in _PG_COLUMNS)
-    + ") AS u("
-    + ", ".join(_PG_COLUMNS)
+    "WITH u AS (SELECT * FROM json_to_recordset(CAST(CAST(:batch AS TEXT) AS JSON)) AS u("  # noqa: S608
+    + ", ".join(f"{_PG_SOURCE.get(name, name)} {_PG_RECORD[name]}" for name in _PG_COLUMNS)
     + ")), ins AS (INSERT INTO agent_events ("
     + ", ".join(_PG_COLUMNS)
     + ") SELECT "
-    + ", ".join(f"CAST({name} AS JSONB)" if name in _PG_JSON else name for name in _PG_COLUMNS)
+    + ", ".join(_pg_select(name) for name in _PG_COLUMNS)
     + " FROM u ON CONFLICT DO NOTHING RETURNING id, agent_id, tool_name, ts),"
     " touch_agents AS (UPDATE agents AS a SET last_event_at = m.ts"
     " FROM (SELECT agent_id, max(ts) AS ts FROM ins GROUP BY agent_id) AS m"
@@ -373,32 +452,30 @@ _PG_WRITE = text(
     " FROM (SELECT agent_id, tool_name, max(ts) AS ts FROM ins GROUP BY agent_id, tool_name) AS m"
     " WHERE g.agent_id = m.agent_id AND g.tool_name = m.tool_name"
     " AND (g.last_called_at IS NULL OR g.last_called_at < m.ts))"
-    " SELECT id FROM ins"
-).columns(id=_EVENTS.c.id.type)
+    " SELECT CAST(id AS TEXT) FROM ins"
+).columns(id=String())
 
 
-def _pg_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The batch as one list per column (JSON values serialised), for ``_PG_WRITE``."""
-    out: dict[str, list[Any]] = {}
-    for name in _PG_COLUMNS:
-        values = [row.get(name) for row in rows]
-        if name in _PG_JSON:
-            values = [None if v is None else orjson.dumps(v).decode() for v in values]
-        out[name] = values
-    return out
+def _canonical_id(value: str) -> str:
+    """The canonical text form of a UUID (what Postgres returns); the API already sends that."""
+    if len(value) == 36 and value == value.lower():
+        return value
+    return str(uuid.UUID(value))
 
 
-def _feed_item(row: dict[str, Any], agent_name: str) -> dict[str, Any]:
+def _feed_item(
+    payload: dict[str, Any], event_id: str, score: EventScore, agent_name: str
+) -> dict[str, Any]:
     return {
         "type": "event",
-        "event_id": str(row["id"]),
-        "agent_id": str(row["agent_id"]),
+        "event_id": event_id,
+        "agent_id": payload["agent_id"],
         "agent_name": agent_name,
-        "tool_name": row["tool_name"],
-        "anomaly_score": row["anomaly_score"],
-        "reasons": row["reasons"] or [],
-        "duration_ms": row.get("duration_ms"),
-        "session_id": row.get("session_id"),
-        "status": row.get("status", "ok"),
-        "timestamp": row["ts"].isoformat(),
+        "tool_name": payload["tool_name"],
+        "anomaly_score": score.anomaly_score,
+        "reasons": score.reasons or [],
+        "duration_ms": payload.get("duration_ms"),
+        "session_id": payload.get("session_id"),
+        "status": payload.get("status", "ok"),
+        "timestamp": payload["occurred_at"],
     }

@@ -246,6 +246,9 @@ class SingleResult:
     statuses: dict[str, int]
     scored: int
     cpu: dict[str, float]
+    # Open loop: the offered rate (events/s over all clients); None for a closed loop, where
+    # each client sends its next request as soon as the previous one is answered.
+    offered_rate: float | None = None
 
     @property
     def events_per_s(self) -> float:
@@ -339,6 +342,85 @@ async def single_phase(
         dict(statuses),
         scored,
         cpu_share(before, after, wall),
+    )
+
+
+async def _run_open_loop(
+    clients: list[httpx.AsyncClient],
+    requests: list[SingleRequest],
+    rate: float,
+    tracker: Tracker,
+) -> tuple[list[float], Counter[str], int, float]:
+    """Each client sends on its own fixed schedule (``rate`` events/s over all clients, phases
+    spread evenly), whatever the answers' latency. A request's latency is counted from its
+    scheduled time, so a server that falls behind shows its queueing delay (no coordinated
+    omission)."""
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    scored = 0
+    n_clients = len(clients)
+    period = n_clients / rate  # seconds between two requests of one client
+    started = time.perf_counter() + 0.05
+
+    async def user(k: int, client: httpx.AsyncClient) -> None:
+        nonlocal scored
+        offset = started + k * period / n_clients
+        for j, req in enumerate(requests[k::n_clients]):
+            due = offset + j * period
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                response = await client.post(f"{API}/events", content=req.body, headers=req.headers)
+            except httpx.HTTPError as exc:
+                statuses[f"error {type(exc).__name__}"] += 1
+                continue
+            elapsed = time.perf_counter() - due
+            if response.status_code != 201:
+                statuses[f"http {response.status_code}"] += 1
+                tracker.note(f"POST /events -> {response.status_code}: {response.text[:200]}")
+                continue
+            body = json.loads(response.content)
+            statuses[str(body.get("status"))] += 1
+            if body.get("anomaly_score") is not None:
+                scored += 1
+            latencies.append(elapsed)
+            tracker.accepted.add(req.event_id)
+
+    await asyncio.gather(*(user(k, client) for k, client in enumerate(clients)))
+    return latencies, statuses, scored, time.perf_counter() - started
+
+
+async def open_loop_phase(
+    base_url: str,
+    factory: EventFactory,
+    concurrency: int,
+    rate: float,
+    n: int,
+    warmup: int,
+    tracker: Tracker,
+    cpu: CpuProbe,
+) -> SingleResult:
+    """``POST /events`` at a fixed offered rate from ``concurrency`` clients (open loop)."""
+    warm = factory.singles(warmup)
+    measured = factory.singles(n)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(_client(base_url, 1)) for _ in range(concurrency)
+        ]
+        await _run_open_loop(clients, warm, rate, tracker)
+        before = await cpu()
+        latencies, statuses, scored, wall = await _run_open_loop(clients, measured, rate, tracker)
+        after = await cpu()
+    return SingleResult(
+        concurrency,
+        n,
+        warmup,
+        LatencyStats.of(latencies, wall),
+        dict(statuses),
+        scored,
+        cpu_share(before, after, wall),
+        offered_rate=rate,
     )
 
 

@@ -4,7 +4,10 @@
     .venv/bin/python -m bench.ingest.run [--mode embedded|production|both] [--quick]
 
 Starts the server itself (see ``servers.py``), creates a few agents with grants, then measures
-single events at concurrency 1, 8 and 32 (warm-up excluded) and batches of 500 at concurrency 4
+single events at concurrency 1, 8 and 32 (closed loop: each client sends its next request when the
+previous one is answered; warm-up excluded), then once more from 32 clients at a fixed offered rate
+(open loop, ``--rate``; an additional row, latency counted from each request's scheduled time),
+and batches of 500 at concurrency 4
 (accepted at the API, and persisted end to end by polling ``agent_events``), and finally checks
 that the rows in ``agent_events`` are exactly the events the API accepted. Prints a markdown table
 and (``--write``, the default) replaces the "## Ingest" section of ``bench/README.md``.
@@ -53,6 +56,7 @@ CONCURRENCY = (1, 8, 32)
 BATCH_SIZE = 500
 BATCH_CONCURRENCY = 4
 N_AGENTS = 8
+OPEN_LOOP_CLIENTS = 32
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Plan:
     warmup: int
     batch_events: int
     quick: bool
+    rate: float = 0.0  # open-loop row: events/s offered (0: not run)
 
 
 @dataclass
@@ -245,6 +250,32 @@ async def _measure(dep: Deployment, plan: Plan, result: ModeResult, tracker: loa
             f"{lat.p95_ms:.1f} p99 {lat.p99_ms:.1f} ms {single.statuses}",
         )
 
+    if plan.rate > 0:
+        per_client = plan.rate / OPEN_LOOP_CLIENTS
+        _log(
+            mode,
+            f"POST /events open loop: {OPEN_LOOP_CLIENTS} clients x {per_client:g} ev/s "
+            f"({plan.rate:g} ev/s offered): {plan.warmup} warm-up + {plan.singles} measured",
+        )
+        open_loop = await load.open_loop_phase(
+            dep.base_url,
+            factory,
+            OPEN_LOOP_CLIENTS,
+            plan.rate,
+            plan.singles,
+            plan.warmup,
+            tracker,
+            cpu,
+        )
+        dep.ensure_alive()
+        result.singles.append(open_loop)
+        lat = open_loop.latency
+        _log(
+            mode,
+            f"  {open_loop.events_per_s:,.0f} ev/s p50 {lat.p50_ms:.1f} p95 "
+            f"{lat.p95_ms:.1f} p99 {lat.p99_ms:.1f} ms {open_loop.statuses}",
+        )
+
     # Pending single events land later: start the batch phase from a settled table.
     n, settled = await load.wait_rows(dep.rows.count, len(tracker.accepted), dep.ensure_alive)
     if not settled:
@@ -315,8 +346,15 @@ def _status_mix(single: load.SingleResult) -> str:
     return text
 
 
+def _closed_loop(result: ModeResult, concurrency: int) -> load.SingleResult | None:
+    return next(
+        (s for s in result.singles if s.concurrency == concurrency and s.offered_rate is None),
+        None,
+    )
+
+
 def _p99_verdict(result: ModeResult) -> str:
-    single = next((s for s in result.singles if s.concurrency == 32), None)
+    single = _closed_loop(result, 32)
     if result.mode != "production" or single is None:
         return ""
     ok = single.latency.p99_ms <= TARGET_P99_MS
@@ -349,6 +387,16 @@ def table(results: list[ModeResult]) -> str:
             continue
         for s in r.singles:
             lat = s.latency
+            if s.offered_rate is not None:
+                lines.append(
+                    f"| {r.mode} | `POST /events`, **open loop**: {s.concurrency} clients x "
+                    f"{s.offered_rate / s.concurrency:g} ev/s ({s.offered_rate:g} ev/s offered; "
+                    "latency from the scheduled send time) "
+                    f"| {s.requests:,} req | {_num(s.events_per_s, 0)} ev/s | {_num(lat.p50_ms)} "
+                    f"| {_num(lat.p95_ms)} | {_num(lat.p99_ms)} | {_status_mix(s)} | {_cpu(s.cpu)} "
+                    "| (not the target's closed-loop test) |"
+                )
+                continue
             target = _p99_verdict(r) if s.concurrency == 32 else ""
             lines.append(
                 f"| {r.mode} | `POST /events`, {s.concurrency} client{'s' * (s.concurrency > 1)} "
@@ -388,7 +436,7 @@ def targets(results: list[ModeResult]) -> list[str]:
             "Production targets not measured in this run (production mode "
             f"{'failed' if prod else 'not run'})."
         ]
-    single = next((s for s in prod.singles if s.concurrency == 32), None)
+    single = _closed_loop(prod, 32)
     if single is not None:
         out.append(
             f"- Production single-event p99 ≤ {TARGET_P99_MS:.0f} ms at 32 concurrent clients: "
@@ -439,8 +487,17 @@ def render(results: list[ModeResult], env: dict[str, Any], plan: Plan) -> str:
         "request is a distinct valid event (random SHA-256 hashes, client `event_id`, sessions, "
         f"sizes, target hashes). Single events: {plan.warmup:,} warm-up requests (excluded) then "
         f"{plan.singles:,} measured requests per concurrency level, one keep-alive "
-        "`httpx.AsyncClient` (one connection) per concurrent client. "
-        f"Batches: {plan.batch_events:,} events in per-agent "
+        "`httpx.AsyncClient` (one connection) per concurrent client; closed loop (a client "
+        "sends its next request when the previous one is answered, so by Little's law the mean "
+        "latency is clients / throughput)"
+        + (
+            f", plus an **open-loop** row: {OPEN_LOOP_CLIENTS} clients each sending on a fixed "
+            f"schedule ({plan.rate:g} ev/s offered in all), latency counted from the scheduled "
+            "send time. "
+            if plan.rate > 0
+            else ". "
+        )
+        + f"Batches: {plan.batch_events:,} events in per-agent "
         f'batches of {BATCH_SIZE}, {BATCH_CONCURRENCY} concurrent clients; "persisted" polls '
         "`count(*)` of `agent_events` every 50 ms until every accepted event is there. "
         "The load generator runs on the same machine and competes for the same cores as the "
@@ -496,6 +553,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=320.0,
+        help=f"open-loop row: events/s offered by {OPEN_LOOP_CLIENTS} clients on a fixed "
+        "schedule (default 320, i.e. 10 ev/s each; 0 skips it)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=1, help="`sentinel worker` processes in production mode"
     )
     return parser.parse_args(argv)
@@ -504,9 +568,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = (
-        Plan(singles=300, warmup=60, batch_events=20_000, quick=True)
+        Plan(singles=300, warmup=60, batch_events=20_000, quick=True, rate=args.rate)
         if args.quick
-        else Plan(singles=2_000, warmup=200, batch_events=100_000, quick=False)
+        else Plan(singles=2_000, warmup=200, batch_events=100_000, quick=False, rate=args.rate)
     )
     modes = ["embedded", "production"] if args.mode == "both" else [args.mode]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

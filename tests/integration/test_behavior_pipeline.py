@@ -411,10 +411,26 @@ async def test_a_batch_with_different_optional_fields_is_stored_in_one_statement
         deliveries[1].message.payload.update(target_hash=sha("dest"), metrics={"amount": 12.5})
         deliveries[2].message.payload.pop("duration_ms")
         deliveries[3].message.payload.update(tags=["x"], status="error", error_type="Timeout")
+        parent = uuid.uuid4()
+        deliveries[2].message.payload.update(
+            parent_event_id=str(parent),
+            clock_adjusted=True,
+            trace_id="ab" * 16,
+            span_id="cd" * 8,
+            source="sdk",
+            received_at=(base + timedelta(hours=1)).isoformat(),
+        )
+        del deliveries[0].message.payload["status"]
+        # Not the canonical text form of its id: stored under the same UUID all the same.
+        deliveries[1].message.payload["event_id"] = (
+            deliveries[1].message.payload["event_id"].upper()
+        )
         service = EventIngestService(
             runtime.bus, runtime.sessions, runtime.settings, DetectorPipeline(runtime.settings)
         )
         with caplog.at_level("WARNING"):
+            await service.process(deliveries)
+            # A redelivered batch stores nothing twice.
             await service.process(deliveries)
         assert "one by one" not in caplog.text
         async with runtime.sessions() as session:
@@ -425,10 +441,15 @@ async def test_a_batch_with_different_optional_fields_is_stored_in_one_statement
                 ).scalars()
             }
         assert len(rows) == 4
-        d = [rows[x.message.payload["event_id"]] for x in deliveries]
+        d = [rows[str(uuid.UUID(x.message.payload["event_id"]))] for x in deliveries]
         assert d[1].target_hash == sha("dest") and d[1].metrics == {"amount": 12.5}
         assert d[0].target_hash is None and d[2].duration_ms is None
         assert d[3].status == "error" and d[3].tags == ["x"] and d[1].status == "ok"
+        assert d[0].status == "ok" and d[0].tags is None and d[0].clock_adjusted is False
+        assert d[2].parent_event_id == parent and d[2].clock_adjusted is True
+        assert (d[2].trace_id, d[2].span_id, d[2].source) == ("ab" * 16, "cd" * 8, "sdk")
+        assert d[2].ts == base + timedelta(minutes=6)
+        assert d[2].received_at == base + timedelta(hours=1)
         assert all(e.anomaly_score is not None for e in d)
     finally:
         await runtime.stop()
