@@ -103,6 +103,9 @@ class DetectorConfig:
     cusum_k: float = 0.5
     cusum_leak: float = 0.85
     cusum_clip: float = 4.0
+    #: Per-hour leak of the CUSUM in quiet slots (nights): no evidence either way, so the memory
+    #: fades slower than in active hours and a ramp that runs overnight resumes where it was.
+    cusum_quiet_leak: float = 0.95
     #: Hour slots whose expected count is below this are skipped by the CUSUM (nights).
     cusum_min_rate: float = 0.5
 
@@ -121,6 +124,10 @@ class DetectorConfig:
     deployment_window_s: float = 900.0
     #: A change that has not spread to enough agents after this long is a rug pull regardless.
     deployment_confirm_s: float = 6 * 3600.0
+    #: p-value of a change seen on this agent alone while the deployment window is still open
+    #: (peers may yet follow): weak evidence on its own, so a rug pull is ranked above routine
+    #: traffic from its first call without alarming on a deployment's first adopters.
+    definition_pending_p: float = 0.01
 
     # --- silence ----------------------------------------------------------------------------
     #: Report a silence when its p-value is at most this (5e-5 alerted ~1 % of benign agent-days
@@ -164,7 +171,9 @@ class DetectorConfig:
             "tail_mass": 0.0 < self.tail_mass < 1.0,
             "spread_floor_octaves": self.spread_floor_octaves > 0,
             "rate_windows": all(w > 0 and m >= 1 for w, m in self.rate_windows),
+            "cusum_quiet_leak": 0.0 <= self.cusum_quiet_leak <= 1.0,
             "deployment_min_agents": self.deployment_min_agents >= 2,
+            "definition_pending_p": 0.0 < self.definition_pending_p <= 1.0,
             "truncation_tau": 0.0 < self.truncation_tau < 1.0,
             "alarm_threshold": 0.0 < self.alarm_threshold < self.alarm_saturation < 1.0,
             "error_window": 1 <= self.error_window <= 62,

@@ -338,6 +338,33 @@ class TestSlowRamp:
                         worst = min(worst, result.signals.get("rate.ramp", 1.0))
         assert worst < FIRES
 
+    @staticmethod
+    def _busy_afternoon_then_morning(config: DetectorConfig) -> float:
+        """Ramp p of a busy call the morning after an afternoon at rising volume."""
+        agents = ("a1", "a2", "a3", "a4")
+        detector, end = trained(agents, days=21, config=config)
+        rng = random.Random(7)
+        day = workday(end, hour=13.0)  # type: ignore[arg-type]
+        for hour in range(4):
+            sessions = 6 + 4 * hour
+            for n in range(sessions):
+                at = day + timedelta(hours=hour, minutes=55 * n / sessions)
+                for k, tool in enumerate(("read_ticket", "search_kb", "update_ticket")):
+                    detector.process(call("a1", tool, at + timedelta(seconds=k), f"r{hour}", rng))
+        morning = day + timedelta(days=1, hours=-4)
+        results = [
+            detector.process(call("a1", "read_ticket", at, "m", rng))
+            for at in (morning + timedelta(minutes=5 * n) for n in range(3))
+        ]
+        return results[-1].signals.get("rate.ramp", 1.0)
+
+    def test_a_ramp_resumes_after_the_night(self) -> None:
+        # Quiet hours hold no evidence: the excess of the evening is still remembered the next
+        # morning (it used to fade at the active-hour leak and restart from zero).
+        resumed = self._busy_afternoon_then_morning(DetectorConfig())
+        forgotten = self._busy_afternoon_then_morning(DetectorConfig(cusum_quiet_leak=0.85))
+        assert resumed < QUIET <= forgotten
+
     def test_quiet_on_an_ordinary_week(self) -> None:
         agents = ("a1", "a2", "a3", "a4")
         detector = Detector()
@@ -425,8 +452,21 @@ class TestDefinitionDrift:
         later = detector.process(
             call("a1", "search_kb", at + timedelta(minutes=25), "r2", rng, tool_definition_hash=rug)
         )
-        assert first.signals["tool_definition"] == 1.0  # pending: no evidence yet
+        # Pending: peers may still follow, so only the weak prior of a one-agent change.
+        assert first.signals["tool_definition"] == detector.config.definition_pending_p
         assert later.signals["tool_definition"] < FIRES
+
+    def test_a_pending_change_ranks_above_an_unchanged_definition(self) -> None:
+        detector, end = self._fleet()
+        rng = random.Random(12)
+        at = workday(end)  # type: ignore[arg-type]
+        same = detector.score(call("a1", "search_kb", at, "s", rng))
+        changed = detector.score(
+            call("a1", "search_kb", at, "c", rng, tool_definition_hash=h("poisoned definition"))
+        )
+        assert same.signals["tool_definition"] == 1.0
+        assert FIRES <= changed.signals["tool_definition"] < QUIET  # weak: not an alarm alone
+        assert changed.raw_p < same.raw_p
 
     def test_same_change_across_peers_within_minutes_is_a_deployment(self) -> None:
         detector, end = self._fleet()
@@ -450,7 +490,9 @@ class TestDefinitionDrift:
         later = detector.process(
             call("a1", "search_kb", at + timedelta(hours=2), "d9", rng, tool_definition_hash=new)
         )
-        assert all(r.signals["tool_definition"] == 1.0 for r in results)
+        # The first adopters are pending (weak prior) until k agents report the new definition.
+        pending = detector.config.definition_pending_p
+        assert [r.signals["tool_definition"] for r in results] == [pending, pending, 1.0, 1.0]
         assert later.signals["tool_definition"] == 1.0
 
     def test_an_acknowledged_definition_is_not_drift(self) -> None:

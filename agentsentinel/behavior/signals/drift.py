@@ -11,7 +11,10 @@ agent reports a *different* hash for a tool:
   against a deployment: another agent still reported an older definition of the tool at least
   ``deployment_window_s`` after the new one first appeared (it was not updated), or nobody else
   uses the tool and the window has passed, or ``deployment_confirm_s`` passed without the change
-  spreading. Until then it is pending (p = 1) and the agent keeps its old hash.
+  spreading. Until then it is pending and the agent keeps its old hash. A pending change scores
+  a weak ``definition_pending_p`` (configured, not learned): one agent reporting a definition
+  that none of its peers reports is unusual, but a deployment's first adopters look the same
+  for a few minutes, so it ranks the change above routine traffic without alarming on it.
 
 A rug pull's p-value is ``1/(n+1)`` with ``n`` the fleet's decayed number of calls (each call that
 carried a definition was evidence that definitions do not change on one agent alone); it stays low
@@ -116,11 +119,17 @@ class DefinitionDrift(Signal):
         return PENDING, previous, new, adopters, k
 
     def score(self, ctx: EventContext) -> float | None:
-        """``1/(n+1)`` for a change on this agent alone after the deployment window, else 1."""
+        """``1/(n+1)`` for a change on this agent alone after the deployment window, a weak
+        ``definition_pending_p`` while the window is open and peers may still follow, else 1."""
         if ctx.event.tool_definition_hash is None:
             return None
         outcome = self._classify(ctx)[0]
-        p = conformal_floor(ctx.fleet.tools.total * ctx.s_s) if outcome == DRIFT else 1.0
+        if outcome == DRIFT:
+            p = conformal_floor(ctx.fleet.tools.total * ctx.s_s)
+        elif outcome == PENDING:
+            p = self.config.definition_pending_p
+        else:
+            p = 1.0
         ctx.signals["tool_definition"] = p
         return p
 

@@ -20,7 +20,9 @@ excess ``z = (c - mean_slot) / sqrt(max(var_slot, mean_slot * L) + 1)`` (calls a
 sessions of ``L`` calls on average, so an hour's count is compound Poisson: one extra session is
 not a ramp),
 ``S = max(0, leak * S + min(z, clip) - k)``, over the slots where the agent is usually active;
-in quiet slots ``S`` only fades (``S = leak * S``). The clip makes it a detector of *sustained*
+in quiet slots ``S`` only fades, more slowly (``S = quiet_leak * S``: a night holds no evidence
+either way, so a ramp that runs into the next working day resumes about where it stood rather
+than from zero, while a weekend still clears it). The clip makes it a detector of *sustained*
 excess — one busy hour (a burst, which the windows above catch) adds at most ``clip - k`` — and
 the leak bounds its memory: a sustained excess ``d`` settles at ``(min(d, clip) - k) / (1 - leak)``
 and, once the excess stops, ``S`` fades within hours. The p-value of the
@@ -454,7 +456,7 @@ class BurstRate(Signal):
                     profile.history.add(profile.cusum, decay.weight(t_h))
                     fleet_hist.add(profile.cusum, w_s)
             else:  # a quiet slot: no evidence either way, the memory still fades
-                profile.cusum *= cfg.cusum_leak
+                profile.cusum *= cfg.cusum_quiet_leak
             w = decay.weight(h * HOUR_S)
             profile.w0[slot] += w
             profile.w1[slot] += c * w
