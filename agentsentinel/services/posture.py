@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from agentsentinel.behavior import BehaviorScore
 from agentsentinel.db.types import utcnow
@@ -63,6 +64,10 @@ SUPPRESSION_ACTOR: Final = "suppression:"
 UNGRANTED_WINDOW: Final = timedelta(days=30)
 #: At most this many distinct ungranted tools per agent are reported.
 UNGRANTED_TOOLS_LIMIT: Final = 100
+#: Past this many distinct tool names in an agent's events, ungranted use is found by one
+#: aggregate over the window instead of per-name index probes.
+_DISTINCT_TOOLS_CAP: Final = 2_000
+_CANDIDATE_CHUNK: Final = 200
 #: Rule ids the scanner owns: it resolves their findings when they no longer hold.
 SERVER_RULE_IDS: Final = frozenset(r.id for r in RULES if PostureSource.server in r.sources)
 _DEFINITION_RULE: Final = "TOOL_DEFINITION_CHANGED"
@@ -177,6 +182,39 @@ def _mcp_posture(conn: McpConnection) -> McpServerPosture:
     )
 
 
+async def _tool_names(session: AsyncSession, agent_id: uuid.UUID) -> list[str] | None:
+    """Every distinct tool name in the agent's events, in order; None past ``_DISTINCT_TOOLS_CAP``.
+
+    A skip scan of the ``(agent_id, tool_name, ts)`` index: one index probe per distinct name,
+    however many events the agent has (a GROUP BY would read every event of the window).
+    """
+    e = aliased(AgentEvent)
+    first = (
+        select(AgentEvent.tool_name)
+        .where(AgentEvent.agent_id == agent_id)
+        .order_by(AgentEvent.tool_name)
+        .limit(1)
+        .scalar_subquery()
+    )
+    names = select(first.label("name"), literal(1).label("n")).cte("names", recursive=True)
+    following = (
+        select(e.tool_name)
+        .where(e.agent_id == agent_id, e.tool_name > names.c.name)
+        .order_by(e.tool_name)
+        .limit(1)
+        .scalar_subquery()
+    )
+    names = names.union_all(
+        select(following, names.c.n + 1).where(
+            names.c.name.is_not(None), names.c.n <= _DISTINCT_TOOLS_CAP
+        )
+    )
+    found = list(
+        (await session.execute(select(names.c.name).where(names.c.name.is_not(None)))).scalars()
+    )
+    return None if len(found) > _DISTINCT_TOOLS_CAP else found
+
+
 async def _ungranted_uses(
     session: AsyncSession,
     agent_id: uuid.UUID,
@@ -184,14 +222,35 @@ async def _ungranted_uses(
     now: datetime,
     settings: Settings | None,
 ) -> tuple[UngrantedUse, ...]:
-    stmt = (
-        select(AgentEvent.tool_name, func.count(), func.min(AgentEvent.ts), func.max(AgentEvent.ts))
-        .where(AgentEvent.agent_id == agent_id, AgentEvent.ts >= now - UNGRANTED_WINDOW)
-        .group_by(AgentEvent.tool_name)
-    )
-    if granted:
-        stmt = stmt.where(AgentEvent.tool_name.not_in(granted))
-    rows = await session.execute(stmt.order_by(AgentEvent.tool_name).limit(UNGRANTED_TOOLS_LIMIT))
+    """Tools the agent called in the last ``UNGRANTED_WINDOW`` without a grant (first 100 by name).
+
+    Only the ungranted names' events are read: the names come from a skip scan of the event
+    index, so the cost does not grow with the agent's (granted) traffic.
+    """
+    aggregate = select(
+        AgentEvent.tool_name, func.count(), func.min(AgentEvent.ts), func.max(AgentEvent.ts)
+    ).where(AgentEvent.agent_id == agent_id, AgentEvent.ts >= now - UNGRANTED_WINDOW)
+    names = await _tool_names(session, agent_id)
+    rows: list[Any] = []
+    if names is None:  # very many distinct names: one pass over the window instead
+        stmt = aggregate.group_by(AgentEvent.tool_name)
+        if granted:
+            stmt = stmt.where(AgentEvent.tool_name.not_in(granted))
+        stmt = stmt.order_by(AgentEvent.tool_name).limit(UNGRANTED_TOOLS_LIMIT)
+        rows = list(await session.execute(stmt))
+    else:
+        candidates = [name for name in names if name not in granted]
+        for start in range(0, len(candidates), _CANDIDATE_CHUNK):
+            chunk = candidates[start : start + _CANDIDATE_CHUNK]
+            stmt = (
+                aggregate.where(AgentEvent.tool_name.in_(chunk))
+                .group_by(AgentEvent.tool_name)
+                .order_by(AgentEvent.tool_name)
+            )
+            rows.extend(await session.execute(stmt))
+            if len(rows) >= UNGRANTED_TOOLS_LIMIT:
+                break
+        rows = rows[:UNGRANTED_TOOLS_LIMIT]
     return tuple(
         UngrantedUse(
             tool=tool,

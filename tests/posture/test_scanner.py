@@ -282,3 +282,55 @@ async def test_posture_breakdown_matches_the_engine(server: Server) -> None:
         )
     ).json()
     assert history[0]["breakdown"]["posture"]["penalties"] == penalties
+
+
+async def _add_events(server: Server, agent_id: uuid.UUID, calls: list[tuple[str, Any]]) -> None:
+    from agentsentinel.models import AgentEvent
+
+    async with server.runtime.sessions() as session, session.begin():
+        for n, (tool, ts) in enumerate(calls):
+            digest = f"{n:064x}"
+            session.add(
+                AgentEvent(
+                    id=uuid.uuid4(),
+                    agent_id=agent_id,
+                    tool_name=tool,
+                    ts=ts,
+                    received_at=ts,
+                    input_hash=digest,
+                    output_hash=digest,
+                )
+            )
+
+
+async def test_ungranted_uses_read_only_ungranted_names_in_the_window(
+    server: Server, monkeypatch: Any
+) -> None:
+    """The skip scan over distinct names and the one-pass aggregate give the same answer."""
+    now = utcnow()
+    agent_id = await _agent_with(server, {"tool_name": "search"})
+    old = now - posture.UNGRANTED_WINDOW - timedelta(hours=1)
+    calls: list[tuple[str, Any]] = [("search", now - timedelta(minutes=m)) for m in range(30)]
+    calls += [("a_rogue", now - timedelta(hours=2)), ("a_rogue", now - timedelta(hours=1))]
+    calls += [("a_long_ago", old), ("z_last", now - timedelta(days=3))]
+    # More candidate names than one chunk, and more than the report keeps.
+    calls += [
+        (f"m_tool_{i:03d}", now - timedelta(days=1)) for i in range(posture._CANDIDATE_CHUNK + 5)
+    ]
+    await _add_events(server, agent_id, calls)
+
+    async def uses() -> list[tuple[str, int]]:
+        async with server.runtime.sessions() as session:
+            found = await posture._ungranted_uses(session, agent_id, {"search"}, now, None)
+            return [(u.tool, u.count) for u in found]
+
+    skip_scan = await uses()
+    monkeypatch.setattr(posture, "_DISTINCT_TOOLS_CAP", 3)  # forces the one-pass aggregate
+    assert await uses() == skip_scan
+    assert skip_scan[0] == ("a_rogue", 2)
+    assert len(skip_scan) == posture.UNGRANTED_TOOLS_LIMIT
+    assert skip_scan[1:] == [
+        (f"m_tool_{i:03d}", 1) for i in range(posture.UNGRANTED_TOOLS_LIMIT - 1)
+    ]
+    names = {tool for tool, _ in skip_scan}
+    assert "search" not in names and "a_long_ago" not in names
