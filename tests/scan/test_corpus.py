@@ -256,6 +256,7 @@ def test_cache_and_jobs_do_not_change_the_report(
     root = materialise(tmp_path)
     serial = scan([root], cache_dir=tmp_path / "c1", jobs=1)
     monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
     parallel = scan([root], cache_dir=tmp_path / "c2", jobs=2)
     warm = scan([root], cache_dir=tmp_path / "c2", jobs=2)
     assert parallel.stats["jobs"] == 2

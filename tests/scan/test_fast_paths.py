@@ -3,6 +3,7 @@ prefilters, the json writer."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import textwrap
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from agentsentinel_cli.credentials import find_credentials
 from agentsentinel_cli.report.json_writer import dumps_indented
-from agentsentinel_cli.scan import extract, scan
+from agentsentinel_cli.scan import extract, files, scan
 from agentsentinel_cli.scan.extract import extract_file
 from agentsentinel_cli.scan.python_ast import may_define_tools
 
@@ -122,3 +123,86 @@ def test_json_writer_matches_json_dumps() -> None:
         "f": Path("/x"),
     }
     assert dumps_indented(data) == json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def test_shadow_names_are_the_other_tools_names() -> None:
+    from agentsentinel.posture.rules.poisoning import ShadowNames, _distinctive
+
+    names = ["send_email", "Send_Email", "list", "getUser", "getuser", "ab_", "read-file", "x.y.z"]
+    shadow = ShadowNames(names)
+    for own in [*names, "other_tool", ""]:
+        # The long way: every other distinctive name, lower-cased, per tool.
+        expected = tuple(sorted({n.lower() for n in names if n != own and _distinctive(n)}))
+        assert shadow.without(own) == expected
+        assert shadow.any_besides(own) == bool(expected)
+    single = ShadowNames(["send_email", "send_email"])
+    assert single.without("send_email") == () and not single.any_besides("send_email")
+    assert single.without("x") == ("send_email",) and single.any_besides("x")
+    assert not ShadowNames([]).any_besides("x")
+
+
+def _matches_long_way(rel: str, is_dir: bool, patterns: list[str]) -> bool:
+    last = rel.rpartition("/")[2]
+    for raw in patterns:
+        pattern = raw.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        dir_only = pattern.endswith("/")
+        pattern = pattern.rstrip("/")
+        if dir_only and not is_dir:
+            continue
+        if "/" not in pattern:
+            if last and fnmatch.fnmatchcase(last, pattern):
+                return True
+            continue
+        pattern = pattern.lstrip("/")
+        if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern + "/**"):
+            return True
+    return False
+
+
+def test_prepared_excludes_match_like_each_pattern() -> None:
+    patterns = [
+        *files.DEFAULT_EXCLUDES,
+        "  vendor ",
+        "#comment",
+        "",
+        "/",
+        "*.min.js",
+        "gen/",
+        "/out/",
+        "docs/**",
+        "a/b/c.py",
+        "x[12]",
+        "te?t",
+        "/rooted",
+    ]
+    prepared = files._Patterns(patterns)
+    paths = [
+        "vendor",
+        "src/vendor",
+        "app.min.js",
+        "lib/app.min.js",
+        "gen",
+        "src/gen",
+        "out",
+        "src/out",
+        "docs/a/b.md",
+        "docs",
+        "a/b/c.py",
+        "a/b/c.pyc",
+        "x1",
+        "x3",
+        "test",
+        "src/text",
+        "rooted",
+        "src/rooted",
+        "node_modules",
+        "pkg/__pycache__",
+        "main.py",
+        "",
+    ]
+    for rel in paths:
+        for is_dir in (False, True):
+            expected = _matches_long_way(rel, is_dir, patterns)
+            assert prepared.matches(rel, is_dir) == expected, (rel, is_dir)

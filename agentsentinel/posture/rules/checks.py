@@ -31,6 +31,7 @@ from agentsentinel.posture.rules.model import (
 )
 from agentsentinel.posture.rules.network import parse_endpoint
 from agentsentinel.posture.rules.poisoning import (
+    ShadowNames,
     limit_matches,
     poisoning_severity,
     scan_tool_definition,
@@ -488,7 +489,7 @@ def check_tool_poisoning(posture: AgentPosture, config: RuleConfig) -> Iterator[
     One finding per tool; key: the tool name.
     """
     tools = posture.reachable_tools()
-    names = [tool.name for tool in tools]
+    names = ShadowNames(tool.name for tool in tools)
     for tool in tools:
         matches = scan_tool_definition(
             tool.name, tool.description, tool.input_schema, tool.annotations, names

@@ -324,13 +324,38 @@ def _distinctive(name: str) -> bool:
     return any(sep in name for sep in "_-.") or (name != name.lower() and name != name.upper())
 
 
-def _text_matches(
-    text: str, field: str, others: tuple[str, ...], own_name: str
-) -> list[PoisoningMatch]:
-    """Textual signals; ``others`` are the ``_shadowable`` names of the agent's other tools."""
+class ShadowNames:
+    """The distinctive names of an agent's tools, lower-cased, for shadowing by name: built once
+    per agent; ``without(tool)`` (the names of the *other* tools) is computed only when a text
+    needs it, so checking every tool of an agent is linear in its tools, not quadratic."""
+
+    __slots__ = ("_exact",)
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._exact: dict[str, set[str]] = {}  # lower-cased -> the names as written
+        for name in names:
+            if _distinctive(name):
+                self._exact.setdefault(name.lower(), set()).add(name)
+
+    def any_besides(self, tool_name: str) -> bool:
+        """Whether ``without(tool_name)`` is not empty."""
+        if len(self._exact) != 1:
+            return bool(self._exact)
+        (exact,) = self._exact.values()
+        return bool(exact - {tool_name})
+
+    def without(self, tool_name: str) -> tuple[str, ...]:
+        """The lower-cased distinctive names of the tools other than ``tool_name``, sorted."""
+        return tuple(sorted(low for low, exact in self._exact.items() if exact - {tool_name}))
+
+
+def _text_matches(text: str, field: str, names: ShadowNames, own_name: str) -> list[PoisoningMatch]:
+    """Textual signals; ``names`` are the agent's tools (``own_name`` left out for shadowing)."""
     norm = _normalise(text[:_MAX_CHARS])
-    if _TRIGGER.search(norm) is None and not (others and _OVERRIDE_TRIGGER.search(norm)):
+    shadows = names.any_besides(own_name)
+    if _TRIGGER.search(norm) is None and not (shadows and _OVERRIDE_TRIGGER.search(norm)):
         return []
+    others = names.without(own_name) if shadows else ()
     own = frozenset({own_name.lower(), *tokenize(own_name)}) if own_name else frozenset()
     out: list[PoisoningMatch] = []
     seen: set[tuple[PoisoningSignal, int]] = set()
@@ -397,15 +422,12 @@ def find_poisoning(
     tool being described) keeps "the <own name> tool must …" from counting as shadowing.
     """
     return _invisible_matches(text[:_MAX_CHARS], field) + _text_matches(
-        text, field, _shadowable(other_tools, tool_name), tool_name
+        text, field, _names(other_tools), tool_name
     )
 
 
-def _shadowable(other_tools: Iterable[str], tool_name: str) -> tuple[str, ...]:
-    """Lower-cased distinctive names of the other tools, the ones worth looking for in text."""
-    return tuple(
-        sorted({name.lower() for name in other_tools if name != tool_name and _distinctive(name)})
-    )
+def _names(tools: Iterable[str] | ShadowNames) -> ShadowNames:
+    return tools if isinstance(tools, ShadowNames) else ShadowNames(tools)
 
 
 def scan_tool_definition(
@@ -413,10 +435,11 @@ def scan_tool_definition(
     description: str | None = None,
     input_schema: Mapping[str, Any] | None = None,
     annotations: Mapping[str, Any] | None = None,
-    other_tools: Iterable[str] = (),
+    other_tools: Iterable[str] | ShadowNames = (),
 ) -> tuple[PoisoningMatch, ...]:
-    """Poisoning signals anywhere in a tool definition, in field order."""
-    others = _shadowable(other_tools, name)
+    """Poisoning signals anywhere in a tool definition, in field order (``other_tools``: the names
+    of the agent's tools, or a ``ShadowNames`` of them shared by every tool of the agent)."""
+    others = _names(other_tools)
     items: list[tuple[str, str, bool]] = [("name", name, True)]
     if description:
         items.append(("description", description, False))

@@ -36,10 +36,17 @@ def scan(
         help="gitignore-style glob (relative to the scan root) to skip; repeatable.",
     ),
     jobs: int | None = typer.Option(
-        None, "--jobs", "-j", min=1, max=256, help="Parallel workers (default: CPU count)."
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        max=256,
+        help="Parallel workers (default: CPU count, fewer for a small tree).",
     ),
     no_cache: bool = typer.Option(
-        False, "--no-cache", help="Do not read or write the per-file result cache."
+        False,
+        "--no-cache",
+        help="Do not read or write the result cache (per-file facts and the last result).",
     ),
     connect: str | None = typer.Option(
         None,

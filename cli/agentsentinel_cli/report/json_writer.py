@@ -44,7 +44,12 @@ def _key(key: Any) -> str:
 
 
 def _write(value: Any, level: int, out: list[str]) -> None:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is dict:
+        _write_dict(value, level, out)
+    elif kind is list or kind is tuple:
+        _write_list(value, level, out)
+    elif isinstance(value, str):
         out.append(encode_basestring(value))
     elif value is None:
         out.append("null")
@@ -57,44 +62,65 @@ def _write(value: Any, level: int, out: list[str]) -> None:
     elif isinstance(value, float):
         out.append(_float(value))
     elif isinstance(value, list | tuple):
-        if not value:
-            out.append("[]")
-            return
-        inner = "\n" + _INDENT * (level + 1)
-        out.append("[" + inner)
-        first = True
-        for item in value:
-            if not first:
-                out.append("," + inner)
-            first = False
-            if type(item) is str:
-                out.append(encode_basestring(item))
-            else:
-                _write(item, level + 1, out)
-        out.append("\n" + _INDENT * level + "]")
+        _write_list(value, level, out)
     elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = "\n" + _INDENT * (level + 1)
-        out.append("{" + inner)
-        first = True
-        for key, item in value.items():
-            head = _key(key) + ": " if first else "," + inner + _key(key) + ": "
-            first = False
-            kind = type(item)
-            if kind is str:  # the common cases, inline
-                out.append(head + encode_basestring(item))
-            elif kind is int:
-                out.append(head + int.__repr__(item))
-            elif item is None:
-                out.append(head + "null")
-            else:
-                out.append(head)
-                _write(item, level + 1, out)
-        out.append("\n" + _INDENT * level + "}")
+        _write_dict(value, level, out)
     else:
         _write(str(value), level, out)
+
+
+def _write_list(value: list[Any] | tuple[Any, ...], level: int, out: list[str]) -> None:
+    if not value:
+        out.append("[]")
+        return
+    inner = _NEWLINES[level + 1] if level + 1 < len(_NEWLINES) else "\n" + _INDENT * (level + 1)
+    sep = "," + inner
+    append = out.append
+    append("[")
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            append(inner + encode_basestring(item))
+        elif kind is dict:
+            append(inner)
+            _write_dict(item, level + 1, out)
+        else:
+            append(inner)
+            _write(item, level + 1, out)
+        inner = sep
+    append(_NEWLINES[level] + "]" if level < len(_NEWLINES) else "\n" + _INDENT * level + "]")
+
+
+def _write_dict(value: dict[Any, Any], level: int, out: list[str]) -> None:
+    if not value:
+        out.append("{}")
+        return
+    inner = _NEWLINES[level + 1] if level + 1 < len(_NEWLINES) else "\n" + _INDENT * (level + 1)
+    sep = "," + inner
+    append = out.append
+    append("{")
+    for key, item in value.items():
+        head = inner + (encode_basestring(key) if type(key) is str else _key(key)) + ": "
+        inner = sep
+        kind = type(item)
+        if kind is str:  # the common cases, inline
+            append(head + encode_basestring(item))
+        elif kind is int:
+            append(head + int.__repr__(item))
+        elif item is None:
+            append(head + "null")
+        elif kind is bool:
+            append(head + ("true" if item else "false"))
+        elif kind is dict:
+            append(head)
+            _write_dict(item, level + 1, out)
+        else:
+            append(head)
+            _write(item, level + 1, out)
+    append(_NEWLINES[level] + "}" if level < len(_NEWLINES) else "\n" + _INDENT * level + "}")
+
+
+_NEWLINES = tuple("\n" + _INDENT * level for level in range(16))
 
 
 def dumps_indented(data: Any) -> str:

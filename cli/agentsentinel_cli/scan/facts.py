@@ -11,7 +11,7 @@ Key contracts:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from agentsentinel.posture import CredentialHit
@@ -87,7 +87,22 @@ class FileFacts:
     lazy: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``dataclasses.asdict(self)``, without its deep copies: the dict shares lists and dicts
+        with the facts, so serialise it before changing them."""
+        return {
+            "path": self.path,
+            "module": self.module,
+            "is_package": self.is_package,
+            "docstring": self.docstring,
+            "imports": self.imports,
+            "bindings": self.bindings,
+            "tools": [_flat(t, _TOOL_FIELDS) for t in self.tools],
+            "agents": [_flat(a, _AGENT_FIELDS) for a in self.agents],
+            "mcp_servers": [_flat(m, _MCP_FIELDS) for m in self.mcp_servers],
+            "credentials": [_flat(c, _CREDENTIAL_FIELDS) for c in self.credentials],
+            "error": self.error,
+            "lazy": self.lazy,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileFacts:
@@ -108,3 +123,13 @@ class FileFacts:
             error=data["error"],
             lazy=bool(data.get("lazy", False)),
         )
+
+
+def _flat(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names}
+
+
+_TOOL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ToolDef))
+_AGENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AgentDef))
+_MCP_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(McpEntryFacts))
+_CREDENTIAL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CredentialHit))

@@ -33,24 +33,43 @@ DEFAULT_EXCLUDES: Final = (
 MAX_FILE_BYTES: Final = 1024 * 1024
 
 
-def _matches(rel: str, is_dir: bool, patterns: Sequence[str]) -> bool:
-    last = rel.rpartition("/")[2]  # the last component (``rel`` is a clean POSIX path)
-    for raw in patterns:
-        pattern = raw.strip()
-        if not pattern or pattern.startswith("#"):
-            continue
-        dir_only = pattern.endswith("/")
-        pattern = pattern.rstrip("/")
-        if dir_only and not is_dir:
-            continue
-        if "/" not in pattern:
-            if last and fnmatch.fnmatchcase(last, pattern):
-                return True
-            continue
-        pattern = pattern.lstrip("/")
-        if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern + "/**"):
+class _Patterns:
+    """Exclude patterns, prepared once per walk: a pattern without ``/`` and without glob
+    characters is a set lookup of the last component; the others go through ``fnmatchcase``."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        # (names, name globs, path patterns) for files; the same plus dir-only ones for dirs.
+        self.file: tuple[frozenset[str], list[str], list[str]] = (frozenset(), [], [])
+        self.dir: tuple[frozenset[str], list[str], list[str]] = (frozenset(), [], [])
+        names: dict[bool, set[str]] = {False: set(), True: set()}
+        globs: dict[bool, list[str]] = {False: [], True: []}
+        paths: dict[bool, list[str]] = {False: [], True: []}
+        for raw in patterns:
+            pattern = raw.strip()
+            if not pattern or pattern.startswith("#"):
+                continue
+            dir_only = pattern.endswith("/")
+            pattern = pattern.rstrip("/")
+            kinds = (True,) if dir_only else (False, True)
+            for is_dir in kinds:
+                if "/" not in pattern:
+                    if any(c in pattern for c in "*?["):
+                        globs[is_dir].append(pattern)
+                    else:
+                        names[is_dir].add(pattern)
+                else:
+                    paths[is_dir].append(pattern.lstrip("/"))
+        self.file = (frozenset(names[False]), globs[False], paths[False])
+        self.dir = (frozenset(names[True]), globs[True], paths[True])
+
+    def matches(self, rel: str, is_dir: bool) -> bool:
+        names, globs, paths = self.dir if is_dir else self.file
+        last = rel.rpartition("/")[2]  # the last component (``rel`` is a clean POSIX path)
+        if last and (last in names or any(fnmatch.fnmatchcase(last, g) for g in globs)):
             return True
-    return False
+        return any(
+            fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p + "/**") for p in paths
+        )
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -68,7 +87,7 @@ def display_path(path: Path, root: Path) -> str:
 
 def walk(paths: Sequence[Path], root: Path, exclude: Sequence[str]) -> Iterator[Path]:
     """Every file under ``paths`` (files given explicitly included), minus excluded ones."""
-    patterns = [*DEFAULT_EXCLUDES, *exclude]
+    patterns = _Patterns([*DEFAULT_EXCLUDES, *exclude])
     seen: set[Path] = set()
     for start in paths:
         if start.is_file():
@@ -81,12 +100,12 @@ def walk(paths: Sequence[Path], root: Path, exclude: Sequence[str]) -> Iterator[
             kept = []
             for name in sorted(dirs):
                 rel = display_path(base / name, root)
-                if not _matches(rel, True, patterns):
+                if not patterns.matches(rel, True):
                     kept.append(name)
             dirs[:] = kept
             for name in sorted(files):
                 path = base / name
-                if path in seen or _matches(display_path(path, root), False, patterns):
+                if path in seen or patterns.matches(display_path(path, root), False):
                     continue
                 seen.add(path)
                 yield path

@@ -144,9 +144,13 @@ def assemble(
     overrides: Mapping[str, ToolOverride],
     rule_config: RuleConfig,
     load: Callable[[FileFacts], FileFacts] | None = None,
+    classified: Mapping[str, list[ToolClassification]] | None = None,
+    memo: dict[str, ToolClassification] | None = None,
 ) -> tuple[list[Finding], list[AgentReport], list[ToolReport]]:
     """Agents, tools and rule findings of a scanned tree (files sorted by path); ``load`` gives
-    the full facts of a ``lazy`` file when a name is resolved into it."""
+    the full facts of a ``lazy`` file when a name is resolved into it; ``classified`` the
+    classifications of the tools of some files, computed already (``classify_tools`` with the
+    same ``overrides``), and ``memo`` the classification memo they were computed with."""
     resolver = Resolver(files, load)
     by_path = {f.path: f for f in files}
     agents: list[_Agent] = []
@@ -239,13 +243,16 @@ def assemble(
             orphans.append((facts.path, facts.credentials))
 
     postures: dict[ToolId, ToolPosture] = {}
-    classifications: dict[str, ToolClassification] = {}
+    memo = {} if memo is None else memo
+    known = classified or {}
 
     def posture_of(tool_id: ToolId) -> ToolPosture:
         if tool_id not in postures:
-            postures[tool_id] = _tool_posture(
-                by_path[tool_id[0]].tools[tool_id[1]], tool_id[0], overrides, classifications
-            )
+            path, index = tool_id
+            tool = by_path[path].tools[index]
+            done = known.get(path)
+            classification = done[index] if done is not None else classify(tool, overrides, memo)
+            postures[tool_id] = _tool_posture(tool, path, classification)
         return postures[tool_id]
 
     findings: list[Finding] = []
@@ -331,14 +338,11 @@ def _server(path: str, m: Any) -> McpServerPosture:
     return to_posture(entry)
 
 
-def _tool_posture(
-    tool: ToolDef,
-    path: str,
-    overrides: Mapping[str, ToolOverride],
-    memo: dict[str, ToolClassification],
-) -> ToolPosture:
-    """The posture of one tool; classifications are shared by tools with the same definition
-    (``memo``: the exact classifier input, as ``repr``, to its result)."""
+def classify(
+    tool: ToolDef, overrides: Mapping[str, ToolOverride], memo: dict[str, ToolClassification]
+) -> ToolClassification:
+    """The classification of one tool; shared by tools with the same definition (``memo``: the
+    exact classifier input, as ``repr``, to its result)."""
     override = overrides.get(tool.name)
     if override is None and tool.known_capabilities is not None:
         override = ToolOverride(capabilities=frozenset(tool.known_capabilities))  # type: ignore[arg-type]
@@ -350,6 +354,17 @@ def _tool_posture(
         classification = memo[key] = classify_tool(
             tool.name, tool.description, tool.input_schema, tool.annotations, tool.sinks, override
         )
+    return classification
+
+
+def classify_tools(
+    facts: FileFacts, overrides: Mapping[str, ToolOverride], memo: dict[str, ToolClassification]
+) -> list[ToolClassification]:
+    """The classifications of the tools of one file, in order (for ``assemble(classified=)``)."""
+    return [classify(tool, overrides, memo) for tool in facts.tools]
+
+
+def _tool_posture(tool: ToolDef, path: str, classification: ToolClassification) -> ToolPosture:
     return ToolPosture(
         name=tool.name,
         classification=classification,
