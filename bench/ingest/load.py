@@ -260,41 +260,51 @@ class SingleResult:
         return self.statuses.get(status, 0) / total if total else 0.0
 
 
+@dataclass
+class _Tally:
+    """What the single-event phases record per answered request."""
+
+    tracker: Tracker
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    scored: int = 0
+
+    async def send(self, client: httpx.AsyncClient, req: SingleRequest, since: float) -> None:
+        """POST one event; its latency counts from ``since``."""
+        try:
+            response = await client.post(f"{API}/events", content=req.body, headers=req.headers)
+        except httpx.HTTPError as exc:
+            self.statuses[f"error {type(exc).__name__}"] += 1
+            return
+        elapsed = time.perf_counter() - since
+        if response.status_code != 201:
+            self.statuses[f"http {response.status_code}"] += 1
+            self.tracker.note(f"POST /events -> {response.status_code}: {response.text[:200]}")
+            return
+        body = json.loads(response.content)
+        self.statuses[str(body.get("status"))] += 1
+        if body.get("anomaly_score") is not None:
+            self.scored += 1
+        self.latencies.append(elapsed)
+        self.tracker.accepted.add(req.event_id)
+
+
 async def _run_singles(
     clients: list[httpx.AsyncClient],
     requests: list[SingleRequest],
     tracker: Tracker,
 ) -> tuple[list[float], Counter[str], int, float]:
     """One user per client (its own keep-alive connection), all drawing from one queue."""
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
-    scored = 0
+    tally = _Tally(tracker)
     pending_iter: Iterator[SingleRequest] = iter(requests)
 
     async def user(client: httpx.AsyncClient) -> None:
-        nonlocal scored
         for req in pending_iter:  # shared iterator: each request is sent once
-            started = time.perf_counter()
-            try:
-                response = await client.post(f"{API}/events", content=req.body, headers=req.headers)
-            except httpx.HTTPError as exc:
-                statuses[f"error {type(exc).__name__}"] += 1
-                continue
-            elapsed = time.perf_counter() - started
-            if response.status_code != 201:
-                statuses[f"http {response.status_code}"] += 1
-                tracker.note(f"POST /events -> {response.status_code}: {response.text[:200]}")
-                continue
-            body = json.loads(response.content)
-            statuses[str(body.get("status"))] += 1
-            if body.get("anomaly_score") is not None:
-                scored += 1
-            latencies.append(elapsed)
-            tracker.accepted.add(req.event_id)
+            await tally.send(client, req, time.perf_counter())
 
     started = time.perf_counter()
     await asyncio.gather(*(user(client) for client in clients))
-    return latencies, statuses, scored, time.perf_counter() - started
+    return tally.latencies, tally.statuses, tally.scored, time.perf_counter() - started
 
 
 CpuProbe = Callable[[], Awaitable[dict[str, float]]]
@@ -355,40 +365,22 @@ async def _run_open_loop(
     spread evenly), whatever the answers' latency. A request's latency is counted from its
     scheduled time, so a server that falls behind shows its queueing delay (no coordinated
     omission)."""
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
-    scored = 0
+    tally = _Tally(tracker)
     n_clients = len(clients)
     period = n_clients / rate  # seconds between two requests of one client
     started = time.perf_counter() + 0.05
 
     async def user(k: int, client: httpx.AsyncClient) -> None:
-        nonlocal scored
         offset = started + k * period / n_clients
         for j, req in enumerate(requests[k::n_clients]):
             due = offset + j * period
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            try:
-                response = await client.post(f"{API}/events", content=req.body, headers=req.headers)
-            except httpx.HTTPError as exc:
-                statuses[f"error {type(exc).__name__}"] += 1
-                continue
-            elapsed = time.perf_counter() - due
-            if response.status_code != 201:
-                statuses[f"http {response.status_code}"] += 1
-                tracker.note(f"POST /events -> {response.status_code}: {response.text[:200]}")
-                continue
-            body = json.loads(response.content)
-            statuses[str(body.get("status"))] += 1
-            if body.get("anomaly_score") is not None:
-                scored += 1
-            latencies.append(elapsed)
-            tracker.accepted.add(req.event_id)
+            await tally.send(client, req, due)
 
     await asyncio.gather(*(user(k, client) for k, client in enumerate(clients)))
-    return latencies, statuses, scored, time.perf_counter() - started
+    return tally.latencies, tally.statuses, tally.scored, time.perf_counter() - started
 
 
 async def open_loop_phase(
