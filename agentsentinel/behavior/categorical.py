@@ -140,8 +140,13 @@ def level_tail(
     a = strength / scale  # prior weight in stored units
     c = counts.counts.get(key, 0.0)
     denom = total + a
-    q = (c + a * prior_q) / denom
-    p = (counts.mass_le(c + a * prior_q) + a * prior_p) / denom
+    threshold = c + a * prior_q
+    q = threshold / denom
+    # counts.mass_le(threshold), inlined (this runs several times per event)
+    srt = counts._sorted
+    idx = bisect_right(srt, threshold)
+    below = (total if idx == len(srt) else sum(srt[:idx])) if idx else 0.0
+    p = (below + a * prior_p) / denom
     return q, (p if p < 1.0 else 1.0)
 
 
@@ -156,7 +161,10 @@ def fleet_tail(
     c = counts.counts.get(key, 0.0)
     denom = total + g
     q = (c + g) / denom
-    p = (counts.mass_le(c + g) + g) / denom
+    srt = counts._sorted  # counts.mass_le(c + g), inlined
+    idx = bisect_right(srt, c + g)
+    below = (total if idx == len(srt) else sum(srt[:idx])) if idx else 0.0
+    p = (below + g) / denom
     return q, (p if p < 1.0 else 1.0)
 
 

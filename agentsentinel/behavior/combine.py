@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from itertools import accumulate
 
-from agentsentinel.behavior.decay import ForwardDecay
+from agentsentinel.behavior.decay import RENORMALISE_LOG2, ForwardDecay
 from agentsentinel.behavior.stats import sidak, truncated_product
 
 RESOLUTION = 0.02  # decades of p-value per bin
@@ -161,8 +161,10 @@ class Calibrator:
 
     def maybe_renormalise(self, t: float) -> None:
         """Keep forward weights bounded (rescales the histogram and its prefix sums)."""
-        if self.decay.needs_renormalising(t):
-            f = self.decay.renormalise(t)
+        decay = self.decay  # decay.needs_renormalising(t), inlined: this runs for every event
+        landmark = decay.landmark
+        if landmark is not None and (t - landmark) / decay.half_life_s > RENORMALISE_LOG2:
+            f = decay.renormalise(t)
             self.bins = [v * f for v in self.bins]
             self.prefix = [v * f for v in self.prefix]
             self.prefix_total *= f  # the tail fit is a ratio: unchanged

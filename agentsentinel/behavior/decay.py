@@ -38,15 +38,23 @@ class ForwardDecay:
 
     def weight(self, t: float) -> float:
         """Stored weight of one observation made at time ``t`` (seconds since the epoch)."""
-        if self.landmark is None:
-            self.landmark = t
-        return _exp2((t - self.landmark) / self.half_life_s)
+        landmark = self.landmark
+        if landmark is None:
+            self.landmark = landmark = t
+        x = (t - landmark) / self.half_life_s
+        if -_MAX_LOG2 <= x <= _MAX_LOG2:
+            return math.exp2(x)
+        return _exp2(x)
 
     def scale(self, now: float) -> float:
         """Multiplier turning stored sums into decayed counts as of ``now``."""
-        if self.landmark is None:
+        landmark = self.landmark
+        if landmark is None:
             return 1.0
-        return _exp2((self.landmark - now) / self.half_life_s)
+        x = (landmark - now) / self.half_life_s
+        if -_MAX_LOG2 <= x <= _MAX_LOG2:
+            return math.exp2(x)
+        return _exp2(x)
 
     def needs_renormalising(self, t: float) -> bool:
         """True when weights at ``t`` are large enough to warrant a rescale."""

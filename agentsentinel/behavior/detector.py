@@ -169,7 +169,7 @@ class Detector:
 
     def process(self, event: BehaviorEvent) -> ScoreResult:
         """Score the event, then learn from it unless it is quarantined."""
-        return self._run(event, learn=True)
+        return self._run(event, True)
 
     def score(self, event: BehaviorEvent) -> ScoreResult:
         """Score the event without changing any state (what-if)."""

@@ -247,7 +247,7 @@ class HashRepeats(Signal):
         session = ctx.session
         if session is None:
             return
-        _, _, in_key, out_key = self._counts(ctx)
+        _, _, in_key, out_key = ctx.repeats or self._counts(ctx)
         cap = self.config.max_session_hashes
         if in_key is not None:
             inputs = session.inputs
@@ -261,7 +261,7 @@ class HashRepeats(Signal):
     def learn(self, ctx: EventContext, w_a: float, w_s: float) -> None:
         """Count repeat occurrences for the agent and its peers."""
         ev = ctx.event
-        k_in, k_out, _, _ = self._counts(ctx)
+        k_in, k_out, _, _ = ctx.repeats or self._counts(ctx)
         a = ctx.agent.repeats
         p = ctx.peer.repeats
         if ev.input_hash is not None:

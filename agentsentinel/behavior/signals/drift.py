@@ -141,7 +141,7 @@ class DefinitionDrift(Signal):
         users = fleet.tool_users.get(tool)
         if users is None:
             users = fleet.tool_users[tool] = []
-        if agent_id not in users and len(users) < _MAX_USERS:
+        if len(users) < _MAX_USERS and agent_id not in users:
             users.append(agent_id)
         if ctx.event.tool_definition_hash is None:
             return
@@ -157,7 +157,7 @@ class DefinitionDrift(Signal):
             sighting = registry[new] = Sighting(ctx.t, [], [])
         elif ctx.t < sighting.first_seen:
             sighting.first_seen = ctx.t
-        if agent_id not in sighting.agents and len(sighting.agents) < _MAX_ADOPTERS:
+        if len(sighting.agents) < _MAX_ADOPTERS and agent_id not in sighting.agents:
             sighting.agents.append(agent_id)
         # Reporting another hash well after a newer one appeared: evidence it was no deployment.
         if len(registry) > 1:
@@ -177,7 +177,7 @@ class DefinitionDrift(Signal):
         """Adopt the hash when it is the same, acknowledged or a deployment."""
         if ctx.event.tool_definition_hash is None:
             return
-        outcome, _, new, _, _ = self._classify(ctx)
+        outcome, _, new, _, _ = ctx.drift or self._classify(ctx)
         if outcome in (SAME, ACCEPTED):
             definitions = ctx.agent.definitions
             if ctx.tool in definitions or len(definitions) < self.config.max_tools_per_agent:

@@ -89,6 +89,8 @@ class Magnitudes(Signal):
         super().__init__(config)
         self.metrics = metrics
         self.names = () if metrics else tuple(signal_name(f) for f in _STANDARD)
+        self._floor_bins = config.spread_floor_octaves / config.bin_width_octaves
+        self._inv_width = 1.0 / config.bin_width_octaves
 
     def _p(
         self,
@@ -96,30 +98,31 @@ class Magnitudes(Signal):
         feature: str,
         pos: float,
         mine: dict[str, LogHistogram] | None,
-    ) -> tuple[float, float]:
-        """(p-value, evidence) of ``pos`` for this tool and feature."""
+    ) -> float:
+        """p-value of ``pos`` for this tool and feature."""
         cfg = self.config
         h_a = mine.get(feature) if mine is not None else None
         s_mass = 0.0
         n_a = 0.0
+        floor_bins = self._floor_bins
         if h_a is not None:
             total = h_a.total
             bins = h_a.bins
             b = int(pos)
             i = b - h_a.lo
             if i < 0:
-                return 1.0, total * ctx.s_a
+                return 1.0
             if i < len(bins):
                 # In the bulk of the agent's own values (at least 5 % of them as large) the
                 # value is unremarkable: the empirical tail alone, nobody else needs to be asked.
                 emp = sum(bins[i + 1 :]) + bins[i] * (1.0 - (pos - b))
                 if emp >= BULK * total:
-                    return min(1.0, emp / total), total * ctx.s_a
+                    p = emp / total
+                    return p if p < 1.0 else 1.0
             n_a = total * ctx.s_a
-            floor_bins = cfg.spread_floor_octaves / cfg.bin_width_octaves
             s_mass = h_a.upper_tail(pos, cfg.tail_mass, floor_bins) * ctx.s_a
             if s_mass >= BULK * n_a:
-                return min(1.0, s_mass / n_a), n_a
+                return min(1.0, s_mass / n_a)
         theirs = ctx.peer.hists.get(ctx.tool)
         h_p = theirs.get(feature) if theirs is not None else None
         n = n_a
@@ -128,27 +131,26 @@ class Magnitudes(Signal):
             n_p = h_p.total * ctx.s_s
             if n_a < cfg.magnitude_peer_until:
                 k = n_p if n_p < cfg.magnitude_peer_strength else cfg.magnitude_peer_strength
-                floor_bins = cfg.spread_floor_octaves / cfg.bin_width_octaves
                 s_mass += k * h_p.upper_tail(pos, cfg.tail_mass, floor_bins) / h_p.total
             # Evidence: the fleet's calls of the tool, times the share of the peer group's calls
             # of the tool that carried this feature (so a rare metric is not over-counted).
-            calls_p = ctx.peer.tools.get(ctx.tool)
+            calls_p = ctx.peer.tools.counts.get(ctx.tool, 0.0)
             share = h_p.total / calls_p if calls_p > h_p.total else 1.0
-            n_f = ctx.fleet.tools.get(ctx.tool) * ctx.s_s * share
+            n_f = ctx.fleet.tools.counts.get(ctx.tool, 0.0) * ctx.s_s * share
             n = max(n, n_p, n_f)
         if n_a + k <= 0.0:
-            return 1.0, 0.0
+            return 1.0
         p = s_mass / (n_a + k)
         floor = 1.0 / (n + 1.0)
         if p < floor:
-            return floor, n
-        return (p if p < 1.0 else 1.0), n
+            return floor
+        return p if p < 1.0 else 1.0
 
     def _features(self, ctx: EventContext) -> list[tuple[str, str, float]]:
         """(feature, sub-signal name, histogram position) of this family's features."""
         split = ctx.magnitudes
         if split is None:
-            inv_width = 1.0 / self.config.bin_width_octaves
+            inv_width = self._inv_width
             log2 = math.log2
             ev = ctx.event
             standard: list[tuple[str, str, float]] = []
@@ -170,21 +172,23 @@ class Magnitudes(Signal):
 
     def score(self, ctx: EventContext) -> float | None:
         """Upper-tail p-value of every magnitude of this family present on the event."""
-        feats = self._features(ctx)
+        split = ctx.magnitudes  # (standard, metrics), built once per event by _features
+        feats = self._features(ctx) if split is None else split[self.metrics]
         if not feats:
             return None
         ps: list[float] = []
         signals = ctx.signals
         mine = ctx.agent.hists.get(ctx.tool)
         for feature, name, pos in feats:
-            p = self._p(ctx, feature, pos, mine)[0]
+            p = self._p(ctx, feature, pos, mine)
             signals[name] = p
             ps.append(p)
         return bonferroni(ps)
 
     def learn(self, ctx: EventContext, w_a: float, w_s: float) -> None:
         """Add each magnitude to the agent's and the peer group's histogram."""
-        feats = self._features(ctx)
+        split = ctx.magnitudes
+        feats = self._features(ctx) if split is None else split[self.metrics]
         if not feats:
             return
         agent_hists = ctx.agent.hists
@@ -197,18 +201,30 @@ class Magnitudes(Signal):
         if theirs is None:
             theirs = ctx.peer.hists[ctx.tool] = {}
         cap = len(_STANDARD) + self.config.max_metrics
+        floor = math.floor
         for feature, _, pos in feats:
-            b = math.floor(pos)
+            b = floor(pos)
             h = mine.get(feature)
             if h is None:
                 if len(mine) >= cap:
                     continue
                 h = mine[feature] = LogHistogram()
-            h.add(b, w_a)
+            # LogHistogram.add, its in-range case inlined (two histograms per feature per event).
+            i = b - h.lo
+            if 0 <= i < len(h.bins):
+                h.bins[i] += w_a
+                h.total += w_a
+            else:
+                h.add(b, w_a)
             hp = theirs.get(feature)
             if hp is None:
                 hp = theirs[feature] = LogHistogram()
-            hp.add(b, w_s)
+            i = b - hp.lo
+            if 0 <= i < len(hp.bins):
+                hp.bins[i] += w_s
+                hp.total += w_s
+            else:
+                hp.add(b, w_s)
 
     def explain(self, ctx: EventContext, name: str, p: float) -> Reason:
         """Observed value vs the agent's median and 95th percentile for the tool."""

@@ -56,11 +56,16 @@ TAIL_PER_DAY = 4
 _MAX_ZERO_HOURS = 24 * 8
 
 
+WEEK_HOURS = 168
+#: Hours from the Monday 00:00 UTC before the epoch to the epoch (1970-01-01 was a Thursday).
+MONDAY_OFFSET = 72
+#: Slot of each hour of the week counted from Monday 00:00 UTC (Saturday and Sunday: +24).
+WEEK_SLOTS = tuple(k % 24 + (24 if k // 24 >= 5 else 0) for k in range(WEEK_HOURS))
+
+
 def hour_slot(hour_index: int) -> int:
     """Slot (0..47) of an absolute UTC hour index: hour of day, +24 on Saturdays and Sundays."""
-    day = hour_index // 24
-    weekend = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
-    return hour_index % 24 + (24 if weekend else 0)
+    return WEEK_SLOTS[(hour_index + MONDAY_OFFSET) % WEEK_HOURS]
 
 
 def window_label(width: float) -> str:
@@ -409,8 +414,13 @@ class BurstRate(Signal):
         agent = ctx.agent
         decay = agent.decay
         state = agent.rate
+        t = ctx.t
+        floor = math.floor
         for window in state.windows:
-            closed = window.advance(ctx.t, decay)
+            bucket = window.bucket
+            if bucket is not None and floor(t / window.width) <= bucket:
+                continue  # the open bucket is still current: nothing to close
+            closed = window.advance(t, decay)
             if closed is not None and window.width == HOUR_S:
                 self._close_hours(ctx, state.profile, closed, decay)
 
@@ -467,16 +477,24 @@ class BurstRate(Signal):
         """Count the event in the open buckets of the model."""
         self._advance(ctx)
         t = ctx.t
+        floor = math.floor
         for window in ctx.agent.rate.windows:
-            if window.bucket == math.floor(t / window.width):
+            if window.bucket == floor(t / window.width):
                 window.bucket_count += 1.0
 
     def observe(self, ctx: EventContext) -> None:
         """Advance the buckets (closing hours) and count the event in the trailing rings."""
         self._advance(ctx)
         t = ctx.t
+        floor = math.floor
         for window in ctx.agent.rate.windows:
-            window.add_to_ring(t)
+            cur = window.cur_sub
+            if cur is not None and floor(t / window.sub_w) == cur:
+                # Same sub-bucket as the last event (the common case of add_to_ring).
+                window.ring[cur % window.m] += 1.0
+                window.ring_sum += 1.0
+            else:
+                window.add_to_ring(t)
 
     def explain(self, ctx: EventContext, name: str, p: float) -> Reason:
         """Trailing count vs the NB mean and spread."""

@@ -51,7 +51,13 @@ import math
 from collections.abc import Sequence
 
 from agentsentinel.behavior.histogram import LogHistogram
-from agentsentinel.behavior.signals.rate import HOUR_S, hour_slot
+from agentsentinel.behavior.signals.rate import (
+    HOUR_S,
+    MONDAY_OFFSET,
+    WEEK_HOURS,
+    WEEK_SLOTS,
+    hour_slot,
+)
 
 GAP_BIN_OCTAVES = 0.5
 #: Histogram positions are ``log2(1 + GAP_SCALE * d) / GAP_BIN_OCTAVES`` (resolution ~1 % of a day).
@@ -60,7 +66,6 @@ MID_ACTIVITY_S = 2 * HOUR_S
 MID_ACTIVITY_SHARE = 0.6
 QUIET_SHARE = 0.2
 MIN_EXCESS_DAYS = 0.01  # days
-_WEEK_HOURS = 168
 
 
 def expected_between(means: Sequence[float], t1: float, t2: float) -> float:
@@ -69,19 +74,20 @@ def expected_between(means: Sequence[float], t1: float, t2: float) -> float:
         return 0.0
     h1 = math.floor(t1 / HOUR_S)
     h2 = math.floor(t2 / HOUR_S)
+    slots = WEEK_SLOTS  # hour_slot(h), inlined: this runs for every learned event
     if h1 == h2:
-        return means[hour_slot(h1)] * (t2 - t1) / HOUR_S
-    total = means[hour_slot(h1)] * ((h1 + 1) * HOUR_S - t1) / HOUR_S
-    total += means[hour_slot(h2)] * (t2 - h2 * HOUR_S) / HOUR_S
+        return means[slots[(h1 + MONDAY_OFFSET) % WEEK_HOURS]] * (t2 - t1) / HOUR_S
+    total = means[slots[(h1 + MONDAY_OFFSET) % WEEK_HOURS]] * ((h1 + 1) * HOUR_S - t1) / HOUR_S
+    total += means[slots[(h2 + MONDAY_OFFSET) % WEEK_HOURS]] * (t2 - h2 * HOUR_S) / HOUR_S
     start = h1 + 1
     full = h2 - start
-    if full >= _WEEK_HOURS:
-        weeks = full // _WEEK_HOURS
+    if full >= WEEK_HOURS:
+        weeks = full // WEEK_HOURS
         week_total = 5.0 * sum(means[:24]) + 2.0 * sum(means[24:])
         total += weeks * week_total
-        start += weeks * _WEEK_HOURS
-    for h in range(start, h2):
-        total += means[hour_slot(h)]
+        start += weeks * WEEK_HOURS
+    for k in range(start + MONDAY_OFFSET, h2 + MONDAY_OFFSET):
+        total += means[slots[k % WEEK_HOURS]]
     return total
 
 
@@ -101,7 +107,7 @@ def crossed_quiet(means: Sequence[float], peak: float, t1: float, t2: float) -> 
     """Whether ``(t1, t2]`` covers a whole clock hour that is usually quiet for the agent."""
     h1 = math.floor(t1 / HOUR_S) + 1
     h2 = math.floor(t2 / HOUR_S)
-    if h2 - h1 >= _WEEK_HOURS:
+    if h2 - h1 >= WEEK_HOURS:
         return True
     quiet = QUIET_SHARE * peak
     return any(means[hour_slot(h)] < quiet for h in range(h1, h2))

@@ -44,7 +44,7 @@ class ToolRarity(Signal):
         s_s = ctx.s_s
         s_a = ctx.s_a
         grants = ctx.grants
-        own = agent_tools.get(tool)
+        own = agent_tools.counts.get(tool, 0.0)
         if own >= BULK * agent_tools.total > 0.0 and (not grants or tool in grants):
             # One of the agent's main tools: not rare, nothing to sum.
             ctx.q_tool = own / agent_tools.total

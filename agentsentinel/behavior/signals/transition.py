@@ -97,12 +97,14 @@ class TransitionRarity(Signal):
         """Rarity of ``prev → tool`` (and of ``tainted → tool`` for external writes)."""
         risky = self._risky(ctx, ctx.prev_caps)
         taint = self._taint(ctx, risky)
-        tools = ctx.agent.tools
+        counts = ctx.agent.tools.counts
         prev = ctx.prev_tool
         if (
             not risky
             and not taint
-            and (tools.get(ctx.tool) == 0.0 or (prev != START and tools.get(prev) == 0.0))
+            and (
+                counts.get(ctx.tool, 0.0) == 0.0 or (prev != START and counts.get(prev, 0.0) == 0.0)
+            )
         ):
             # A tool new to the agent: tool rarity already says so; every transition into or
             # out of it is new too, and counting that again would double the same evidence.
@@ -112,7 +114,7 @@ class TransitionRarity(Signal):
             not risky
             and not taint
             and succ is not None
-            and succ.get(ctx.tool) >= BULK * succ.total > 0.0
+            and succ.counts.get(ctx.tool, 0.0) >= BULK * succ.total > 0.0
         ):
             # One of the usual successors of the previous tool: nothing to sum.
             ctx.signals["transition"] = 1.0
