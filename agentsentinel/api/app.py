@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 import agentsentinel
 from agentsentinel.api.errors import install_error_handlers
-from agentsentinel.api.middleware import BodySizeLimit, SecurityHeaders
+from agentsentinel.api.middleware import RequestLimits, SecurityHeaders
 from agentsentinel.api.routers import (
     agents,
     alerts,
@@ -102,7 +102,7 @@ def create_app(
             expose_headers=["X-Total-Count", "X-Next-Cursor"],
         )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
     return app
 
 

@@ -1,14 +1,17 @@
-"""Pure ASGI middleware: body size limit and security headers."""
+"""Pure ASGI middleware: request limits (body size, NUL in the URL) and security headers."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodySizeLimit:
-    """Reject bodies over ``max_bytes`` with 413, whether or not Content-Length is honest."""
+class RequestLimits:
+    """Reject bodies over ``max_bytes`` with 413, whether or not Content-Length is honest, and a
+    NUL character in the path or query with 422: Postgres cannot compare text with one, and no
+    name, id or filter holds one (request bodies are checked by ``RequestModel``)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -17,6 +20,9 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            await _reject(send, 422, _NUL_IN_URL, "validation_error")
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -56,11 +62,16 @@ class BodySizeLimit:
         return f"request body larger than {self.max_bytes} bytes"
 
 
+_NUL_IN_URL = [
+    {"loc": ["query"], "msg": "the URL may not contain NUL characters (%00)", "type": "value_error"}
+]
+
+
 class _TooLarge(Exception):
     pass
 
 
-async def _reject(send: Send, status: int, detail: str, code: str) -> None:
+async def _reject(send: Send, status: int, detail: Any, code: str) -> None:
     body = json.dumps({"detail": detail, "code": code}).encode()
     await send(
         {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    model_validator,
 )
 
 
@@ -51,10 +52,48 @@ OutDatetime = Annotated[
 ]
 
 
+def _nul_at(value: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """Where a NUL character sits in a JSON value (a string, a key, nested), or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                return (*path, key)
+            found = _nul_at(item, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_at(item, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
 class RequestModel(BaseModel):
-    """Request bodies: unknown fields are an error, so typos never pass silently."""
+    """Request bodies: unknown fields are an error, so typos never pass silently.
+
+    No text may hold a NUL character (``\\u0000``): Postgres cannot store one in text or JSON,
+    so it is refused here, on every backend alike, instead of failing after acceptance.
+    Fields listed in ``_nul_checked_later`` hold items validated on their own (batch items).
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    _nul_checked_later: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key in cls._nul_checked_later:
+                    continue
+                where = _nul_at(value, (key,))
+                if where is not None:
+                    shown = ".".join(str(part) for part in where)
+                    raise ValueError(f"{shown}: text may not contain NUL characters (\\u0000)")
+        return data
 
 
 class ResponseModel(BaseModel):

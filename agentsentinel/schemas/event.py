@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -61,6 +61,8 @@ class EventCreate(RequestModel):
 
 
 class EventBatchCreate(RequestModel):
+    _nul_checked_later: ClassVar[frozenset[str]] = frozenset({"events"})
+
     events: Annotated[
         list[Any],
         Field(

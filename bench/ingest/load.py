@@ -330,9 +330,20 @@ async def single_phase(
     warmup: int,
     tracker: Tracker,
     cpu: CpuProbe,
+    rate: float | None = None,
 ) -> SingleResult:
+    """``POST /events`` from ``concurrency`` clients: closed loop (each sends when answered), or
+    open loop at ``rate`` events/s offered in all."""
     warm = factory.singles(warmup)
     measured = factory.singles(n)
+
+    async def run(
+        clients: list[httpx.AsyncClient], requests: list[SingleRequest]
+    ) -> tuple[list[float], Counter[str], int, float]:
+        if rate is None:
+            return await _run_singles(clients, requests, tracker)
+        return await _run_open_loop(clients, requests, rate, tracker)
+
     # One client (one connection) per concurrent user, as separate agents/processes would post:
     # a single httpx pool shared by 32 users costs the load generator about a core by itself on
     # this machine, which it then takes away from the servers it measures.
@@ -340,9 +351,9 @@ async def single_phase(
         clients = [
             await stack.enter_async_context(_client(base_url, 1)) for _ in range(concurrency)
         ]
-        await _run_singles(clients, warm, tracker)
+        await run(clients, warm)
         before = await cpu()
-        latencies, statuses, scored, wall = await _run_singles(clients, measured, tracker)
+        latencies, statuses, scored, wall = await run(clients, measured)
         after = await cpu()
     return SingleResult(
         concurrency,
@@ -352,6 +363,7 @@ async def single_phase(
         dict(statuses),
         scored,
         cpu_share(before, after, wall),
+        offered_rate=rate,
     )
 
 
@@ -381,39 +393,6 @@ async def _run_open_loop(
 
     await asyncio.gather(*(user(k, client) for k, client in enumerate(clients)))
     return tally.latencies, tally.statuses, tally.scored, time.perf_counter() - started
-
-
-async def open_loop_phase(
-    base_url: str,
-    factory: EventFactory,
-    concurrency: int,
-    rate: float,
-    n: int,
-    warmup: int,
-    tracker: Tracker,
-    cpu: CpuProbe,
-) -> SingleResult:
-    """``POST /events`` at a fixed offered rate from ``concurrency`` clients (open loop)."""
-    warm = factory.singles(warmup)
-    measured = factory.singles(n)
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(_client(base_url, 1)) for _ in range(concurrency)
-        ]
-        await _run_open_loop(clients, warm, rate, tracker)
-        before = await cpu()
-        latencies, statuses, scored, wall = await _run_open_loop(clients, measured, rate, tracker)
-        after = await cpu()
-    return SingleResult(
-        concurrency,
-        n,
-        warmup,
-        LatencyStats.of(latencies, wall),
-        dict(statuses),
-        scored,
-        cpu_share(before, after, wall),
-        offered_rate=rate,
-    )
 
 
 async def probe_pipeline(

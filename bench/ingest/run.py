@@ -257,15 +257,15 @@ async def _measure(dep: Deployment, plan: Plan, result: ModeResult, tracker: loa
             f"POST /events open loop: {OPEN_LOOP_CLIENTS} clients x {per_client:g} ev/s "
             f"({plan.rate:g} ev/s offered): {plan.warmup} warm-up + {plan.singles} measured",
         )
-        open_loop = await load.open_loop_phase(
+        open_loop = await load.single_phase(
             dep.base_url,
             factory,
             OPEN_LOOP_CLIENTS,
-            plan.rate,
             plan.singles,
             plan.warmup,
             tracker,
             cpu,
+            rate=plan.rate,
         )
         dep.ensure_alive()
         result.singles.append(open_loop)

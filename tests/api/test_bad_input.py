@@ -31,6 +31,11 @@ def sha(text: str) -> str:
         ("/api/v1/findings?status=MAYBE", 422),
         ("/api/v1/agents/not-a-uuid", 422),
         ("/api/v1/agents/00000000-0000-0000-0000-000000000000", 404),
+        # Postgres cannot compare text with NUL: refused before any query, on every backend.
+        ("/api/v1/events?tool_name=a%00", 422),
+        ("/api/v1/events?session_id=a%00", 422),
+        ("/api/v1/findings?rule_id=a%00", 422),
+        ("/api/v1/agents/a%00", 422),
     ],
 )
 async def test_bad_queries(server: Server, path: str, status: int) -> None:
@@ -155,6 +160,42 @@ async def test_batch_rejects_bad_events_alone(server: Server) -> None:
         "/api/v1/events/batch", json={"events": [good] * 1001}, headers=server.headers()
     )
     assert r.status_code == 422
+
+
+async def test_nul_characters_are_refused_before_acceptance(server: Server) -> None:
+    """Postgres cannot store NUL in text or JSON: it is a 422 on every backend, never an accepted
+    event that cannot be written (a batch refuses the item alone), and nothing else is lost."""
+    agent = await _agent(server)
+    h = server.headers()
+    good = {"agent_id": agent, "tool_name": "t", "input_hash": sha("i"), "output_hash": sha("o")}
+    r = await server.client.post("/api/v1/events", json={**good, "tool_name": "a\x00b"}, headers=h)
+    assert r.status_code == 422, r.text
+    assert "NUL" in str(r.json()["detail"]) and "tool_name" in str(r.json()["detail"])
+    r = await server.client.post(
+        "/api/v1/events", json={**good, "metrics": {"rows\x00": 1.0}}, headers=h
+    )
+    assert r.status_code == 422, r.text
+    r = await server.client.post(
+        "/api/v1/events/batch",
+        json={"events": [good, {**good, "session_id": "s\x00"}, {**good, "tool_name": "u"}]},
+        headers=h,
+    )
+    assert r.status_code == 202, r.text
+    assert [x["status"] for x in r.json()["results"]] == ["accepted", "rejected", "accepted"]
+    r = await server.client.post("/api/v1/agents", json={"name": "bot\x00"}, headers=h)
+    assert r.status_code == 422, r.text
+    r = await server.client.post(
+        f"/api/v1/agents/{agent}/grants",
+        json={"tool_name": "q", "input_schema": {"properties": {"x": {"description": "\x00"}}}},
+        headers=h,
+    )
+    assert r.status_code == 422, r.text
+    assert "input_schema.properties.x.description" in str(r.json()["detail"])
+    # The two good batch events are stored and scored; so is a clean single event after them.
+    r = await server.client.post("/api/v1/events", json=good, headers=h)
+    assert r.status_code == 201 and r.json()["status"] == "accepted", r.text
+    events = await server.client.get(f"/api/v1/events?agent_id={agent}", headers=h)
+    assert sorted(e["tool_name"] for e in events.json()) == ["t", "t", "u"]
 
 
 async def test_batch_is_idempotent_on_event_id(server: Server) -> None:

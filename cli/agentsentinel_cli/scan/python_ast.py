@@ -101,11 +101,12 @@ def extract_python(text: str, path: str, *, parse_only: bool = False) -> FileFac
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
-def _walk(node: ast.AST) -> list[ast.AST]:
-    """``ast.walk(node)`` as a list, in the same breadth-first order (without its generators)."""
+def _walk(node: ast.AST, keep: type | tuple[type, ...] = ast.AST) -> list[ast.AST]:
+    """``ast.walk(node)`` as a list, in the same breadth-first order (without its generators),
+    descending only through nodes of type ``keep``; ``keep=_BLOCKS`` gives the statements (and
+    except/case clauses) in that order, as statements never sit inside an expression."""
     todo = [node]
     append = todo.append
-    node_type = ast.AST
     i = 0
     while i < len(todo):
         current = todo[i]
@@ -114,9 +115,9 @@ def _walk(node: ast.AST) -> list[ast.AST]:
             value = getattr(current, name, None)
             if isinstance(value, list):
                 for item in value:
-                    if isinstance(item, node_type):
+                    if isinstance(item, keep):
                         append(item)
-            elif isinstance(value, node_type):
+            elif isinstance(value, keep):
                 append(value)
     return todo
 
@@ -132,24 +133,6 @@ def _children(node: ast.AST) -> list[ast.AST]:
         elif isinstance(value, node_type):
             out.append(value)
     return out
-
-
-def _walk_blocks(tree: ast.Module) -> list[ast.AST]:
-    """The statements (and except/case clauses) of ``_walk(tree)``, in its order: statements sit
-    only in lists of statements, clauses and the module, never inside an expression."""
-    todo: list[ast.AST] = [tree]
-    append = todo.append
-    i = 0
-    while i < len(todo):
-        current = todo[i]
-        i += 1
-        for name in current._fields:
-            value = getattr(current, name, None)
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, _BLOCKS):
-                        append(item)
-    return todo
 
 
 def _const_str(node: ast.AST | None) -> str | None:
@@ -350,7 +333,7 @@ class _Extractor:
         return ".".join(parts)
 
     def _collect_imports(self) -> None:
-        for node in _walk_blocks(self.tree):
+        for node in _walk(self.tree, _BLOCKS):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
