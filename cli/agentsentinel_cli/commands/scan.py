@@ -24,7 +24,9 @@ def _common_root(paths: list[Path]) -> Path:
 
 
 def scan(
-    paths: list[Path] = typer.Argument(..., help="Files or directories to scan."),
+    paths: list[Path] = typer.Argument(
+        ..., metavar="PATH...", help="Files or directories to scan."
+    ),
     fmt: ReportFormat = _run.FORMAT,
     output: Path | None = _run.OUTPUT,
     fail_on: str | None = _run.FAIL_ON,
